@@ -1,0 +1,111 @@
+"""The Gymnasium environment `qwopkit/QWOP-v0` on the bundled game.
+
+One action picks one of the 11 key combinations (features.ACTION_NAMES) and holds it for
+`frame_skip` game updates (default 3 = 0.1 s of real time, the seed's 10 decisions per second).
+The default observation is the seed's 71 columns; `observation="raw"` gives the raw state vector.
+The reward is a function of two consecutive raw states, so it can be recomputed from datasets.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from .features import ACTION_KEYS, ACTION_NAMES, SEED_OBS_SIZE, seed_observation
+from .openqwop import FELL, FINISHED, Engine
+from .openqwop.layout import STATE_INDEX, STATE_SIZE
+from .openqwop.physics import UNITS_PER_METRE, UPDATES_PER_SECOND
+
+
+_TORSO_X = STATE_INDEX["torso.x"]
+_TORSO_Y = STATE_INDEX["torso.y"]
+_HUD_TIME = STATE_INDEX["hud_time"]
+LOW_TORSO_Y = 0.0  # below this (y grows downward) the torso counts as low, as in the seed
+LOW_TORSO_PENALTY = 0.2  # per unit of depth below LOW_TORSO_Y
+
+
+def forward_velocity_reward(prev: np.ndarray, state: np.ndarray) -> float:
+    """Torso forward speed in metres per HUD second, minus a penalty when the torso is low."""
+    dt = state[_HUD_TIME] - prev[_HUD_TIME]
+    speed = (state[_TORSO_X] - prev[_TORSO_X]) / UNITS_PER_METRE / dt if dt > 0 else 0.0
+    low = max(state[_TORSO_Y] - LOW_TORSO_Y, 0.0)
+    return float(speed - LOW_TORSO_PENALTY * low)
+
+
+class QWOPEnv(gym.Env):
+    """QWOP on the bundled openqwop engine.
+
+    :param frame_skip: game updates each action holds its keys for.
+    :param observation: "seed" (the seed's 71 features, float32) or "raw" (the raw state, float64).
+    :param reward_fn: f(previous raw state, raw state) -> float; default forward_velocity_reward.
+    :param time_limit: HUD seconds after which an episode is truncated.
+    :param render_mode: "rgb_array" for frames of the runner (see render.py).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": UPDATES_PER_SECOND}
+
+    def __init__(
+        self,
+        frame_skip: int = 3,
+        observation: str = "seed",
+        reward_fn: Callable[[np.ndarray, np.ndarray], float] | None = None,
+        time_limit: float = 120.0,
+        render_mode: str | None = None,
+    ) -> None:
+        if frame_skip < 1:
+            raise ValueError(f"frame_skip must be >= 1, got {frame_skip}")
+        if observation not in ("seed", "raw"):
+            raise ValueError(f"observation must be 'seed' or 'raw', got {observation!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.frame_skip = frame_skip
+        self.observation = observation
+        self.reward_fn = reward_fn or forward_velocity_reward
+        self.max_updates = int(round(time_limit * UPDATES_PER_SECOND))
+        self.render_mode = render_mode
+        self.action_space = spaces.Discrete(len(ACTION_NAMES))
+        if observation == "seed":
+            self.observation_space = spaces.Box(-np.inf, np.inf, (SEED_OBS_SIZE,), np.float32)
+        else:
+            self.observation_space = spaces.Box(-np.inf, np.inf, (STATE_SIZE,), np.float64)
+        self.engine = Engine()
+        self._state = self.engine.state()
+
+    def _observe(self) -> np.ndarray:
+        if self.observation == "seed":
+            return seed_observation(self._state)
+        return self._state.copy()
+
+    def _info(self, outcome: str) -> dict:
+        return {"distance": self.engine.distance, "hud_time": self.engine.hud_time,
+                "outcome": outcome}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.engine.reset(seed)
+        self._state = self.engine.state()
+        return self._observe(), self._info("running")
+
+    def step(self, action):
+        keys = int(ACTION_KEYS[int(action)])
+        engine = self.engine
+        for _ in range(self.frame_skip):
+            status = engine.update(keys)
+            if status != "running" or engine.updates >= self.max_updates:
+                break
+        prev, self._state = self._state, engine.state()
+        reward = self.reward_fn(prev, self._state)
+        terminated = status in (FELL, FINISHED)
+        truncated = not terminated and engine.updates >= self.max_updates
+        outcome = status if terminated else ("timeout" if truncated else "running")
+        return self._observe(), reward, terminated, truncated, self._info(outcome)
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        from .render import draw_frame
+
+        return draw_frame(self.engine)

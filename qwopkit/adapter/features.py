@@ -1,0 +1,68 @@
+"""Actions and observations: the action set, key masks, and features derived from the raw state.
+
+The default observation is the seed's 71 columns in the seed's order and units
+(../shared/data/seed-demos/README.md), so the seed's real recordings are valid observations:
+head (angle, vx, vy, x - torso x, y), the 11 joint angles in alphabetical order, then ten limbs
+and the torso in alphabetical order, each angle, vx, vy, x - torso x, y.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .openqwop.layout import STATE_INDEX
+from .openqwop.physics import JOINT_NAMES, O, P, Q, W
+
+# Our action set, index order fixed (DESIGN.md). QW acts as Q and OP as O, as in the original.
+ACTION_NAMES: tuple[str, ...] = ("none", "Q", "W", "O", "P", "QW", "QO", "QP", "WO", "WP", "OP")
+
+
+def _mask(name: str) -> int:
+    return sum({"Q": Q, "W": W, "O": O, "P": P}[c] for c in name if c != "n" and name != "none")
+
+
+ACTION_KEYS = np.array([0 if n == "none" else _mask(n) for n in ACTION_NAMES], dtype=np.uint8)
+KEYS_TO_ACTION = {int(k): i for i, k in enumerate(ACTION_KEYS)}
+
+# The seed's action indices, mapped by key combination (never by index).
+SEED_ACTION_NAMES = ("QW", "QO", "QP", "Q", "WO", "WP", "W", "OP", "O", "P", "none")
+SEED_TO_ACTION = np.array([ACTION_NAMES.index(n) for n in SEED_ACTION_NAMES], dtype=np.int64)
+ACTION_TO_SEED = np.argsort(SEED_TO_ACTION)
+
+SEED_LIMBS = ("leftArm", "leftCalf", "leftFoot", "leftForearm", "leftThigh", "rightArm",
+              "rightCalf", "rightFoot", "rightForearm", "rightThigh", "torso")
+SEED_BODY_FIELDS = ("angle", "vx", "vy", "x", "y")
+
+
+def _seed_columns() -> tuple[tuple[str, ...], np.ndarray]:
+    names, index = [], []
+    for f in SEED_BODY_FIELDS:
+        names.append(f"head.{f}")
+        index.append(STATE_INDEX[f"head.{f}"])
+    for j in sorted(JOINT_NAMES):
+        names.append(f"{j}.angle")
+        index.append(STATE_INDEX[f"{j}.angle"])
+    for b in SEED_LIMBS:
+        for f in SEED_BODY_FIELDS:
+            names.append(f"{b}.{f}")
+            index.append(STATE_INDEX[f"{b}.{f}"])
+    return tuple(names), np.array(index)
+
+
+SEED_OBS_FIELDS, _SEED_INDEX = _seed_columns()
+SEED_OBS_SIZE = len(SEED_OBS_FIELDS)  # 71
+# Columns holding an x position: the torso's x is subtracted from them.
+_SEED_X_COLUMNS = np.array([i for i, n in enumerate(SEED_OBS_FIELDS) if n.endswith(".x")])
+_TORSO_X = STATE_INDEX["torso.x"]
+# The 24 body-position columns (x relative to the torso, y) used by the fidelity check.
+SEED_POSITION_COLUMNS = np.array(
+    [i for i, n in enumerate(SEED_OBS_FIELDS) if n.endswith(".x") or n.endswith(".y")]
+)
+
+
+def seed_observation(states: np.ndarray) -> np.ndarray:
+    """The seed's 71 features of one raw state (S,) or a batch (N, S), as float32."""
+    states = np.asarray(states, dtype=np.float64)
+    obs = states[..., _SEED_INDEX].copy()
+    obs[..., _SEED_X_COLUMNS] -= states[..., _TORSO_X, None]
+    return obs.astype(np.float32)

@@ -1,0 +1,239 @@
+"""The openqwop engine: QWOP's rules on a Box2D world, one game update at a time.
+
+    engine = Engine()
+    engine.reset(seed=0)
+    engine.update(keys=Q | O)     # one game update (1/30 s of real time, dt 0.04 simulated)
+    engine.state()                # float64 vector, fields in layout.STATE_FIELDS
+    engine.status                 # "running", "fell" or "finished"
+
+The game has no randomness: the seed is accepted (and stored by recorders) so that a future
+variant with perturbed spawns stays reproducible, but today every reset is the same spawn.
+A fresh Box2D world per reset is what makes runs bit-identical: reusing a world would carry
+contact warm-starting caches from the previous run.
+"""
+
+from __future__ import annotations
+
+import Box2D
+import numpy as np
+
+from . import physics as ph
+from .layout import BODY_BLOCK, STATE_SIZE
+
+RUNNING, FELL, FINISHED = "running", "fell", "finished"
+
+
+# How far a part's centre can be from its lowest point, and a margin for Box2D's contact skin.
+_HALF_DIAGONAL = {b.name: 0.5 * (b.width**2 + b.height**2) ** 0.5 for b in ph.BODIES}
+_NEAR = 0.1
+
+
+def _ground_fixtures() -> list[Box2D.b2FixtureDef]:
+    """The track's static boxes (ground row and start block), built once per process."""
+    w, h = ph.GROUND_BOX
+    boxes = []
+    x = ph.GROUND_START_X + w / 2
+    while x - w / 2 < ph.GROUND_END_X:
+        boxes.append((w, h, x, ph.GROUND_TOP_Y + h / 2))
+        x += w
+    boxes.append(ph.START_BLOCK)
+    return [
+        Box2D.b2FixtureDef(shape=Box2D.b2PolygonShape(box=(bw / 2, bh / 2, (bx, by), 0.0)),
+                           friction=ph.GROUND_FRICTION, categoryBits=ph.GROUND_CATEGORY)
+        for bw, bh, bx, by in boxes
+    ]
+
+
+_GROUND_FIXTURES = _ground_fixtures()
+
+
+def _touches_ground(body: Box2D.b2Body) -> bool:
+    for edge in body.contacts:
+        if edge.contact.touching and edge.other.userData == "ground":
+            return True
+    return False
+
+
+class Engine:
+    """One QWOP game: a Box2D world, the runner, the track and the rules of a run."""
+
+    def __init__(self) -> None:
+        self.world: Box2D.b2World | None = None
+        self.reset()
+
+    # ------------------------------------------------------------------ building the world
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new run at the spawn pose. `seed` has no effect on the physics (see module doc)."""
+        self.seed = seed
+        world = Box2D.b2World(gravity=ph.GRAVITY, doSleep=True)
+        world.warmStarting = True
+        world.continuousPhysics = False
+        self.world = world
+        self._build_track(world)
+        self.bodies = self._build_runner(world)
+        self._body_list = [self.bodies[name] for name in ph.BODY_NAMES]
+        self.joints = self._build_joints(world)
+        self._key_joints = [self.joints[name] for name in ph.KEY_JOINTS]
+        self._head = self.bodies["head"]
+        self._torso = self.bodies["torso"]
+        self._feet = [self.bodies[name] for name in ph.FEET]
+        self._fall_parts = [(self.bodies[name], _HALF_DIAGONAL[name]) for name in ph.FALL_PARTS]
+        self._joint_a = np.array([ph.BODY_NAMES.index(j.body_a) for j in ph.JOINTS])
+        self._joint_b = np.array([ph.BODY_NAMES.index(j.body_b) for j in ph.JOINTS])
+        self._joint_refs = np.array([j.reference for j in ph.JOINTS])
+        self.updates = 0
+        self.keys = 0
+        self._applied = (None, None)  # (thigh key, knee key) whose motor speeds are set
+        self.status = RUNNING
+
+    def _build_track(self, world: Box2D.b2World) -> None:
+        # One static body holds every ground box and the start block: static boxes do not move,
+        # so this collides exactly like separate bodies and builds much faster at each reset.
+        ground = world.CreateStaticBody(userData="ground")
+        for fixture in _GROUND_FIXTURES:
+            ground.CreateFixture(fixture)
+
+        w, h, x, y = ph.HURDLE_BASE
+        base = world.CreateDynamicBody(position=(x, y), awake=False, userData="hurdleBase")
+        base.CreatePolygonFixture(box=(w / 2, h / 2), density=1.0, friction=0.2,
+                                  categoryBits=ph.HURDLE_BASE_CATEGORY,
+                                  maskBits=ph.HURDLE_BASE_MASK)
+        w, h, x, y = ph.HURDLE_BAR
+        bar = world.CreateDynamicBody(position=(x, y), awake=False, userData="hurdleBar")
+        bar.CreatePolygonFixture(box=(w / 2, h / 2), density=1.0, friction=0.2)
+        world.CreateRevoluteJoint(bodyA=base, bodyB=bar, anchor=(ph.HURDLE_BASE[2], ph.HURDLE_BASE[3]),
+                                  enableLimit=True, lowerAngle=0.0, upperAngle=0.0)
+        self.hurdle = (base, bar)
+
+    def _build_runner(self, world: Box2D.b2World) -> dict[str, Box2D.b2Body]:
+        specs = {b.name: b for b in ph.BODIES}
+        bodies = {}
+        for name in ph.CREATION_ORDER:
+            s = specs[name]
+            # The original re-wakes the runner every update (it sets motor speeds each update, and
+            # its Box2D's SetAwake resets the sleep timer), so the runner never sleeps.
+            body = world.CreateDynamicBody(position=(s.x, s.y), angle=s.angle, userData=name,
+                                           allowSleep=False)
+            body.CreatePolygonFixture(box=(s.width / 2, s.height / 2), density=s.density,
+                                      friction=s.friction, restitution=0.0,
+                                      categoryBits=ph.RUNNER_CATEGORY, maskBits=ph.RUNNER_MASK)
+            bodies[name] = body
+        return bodies
+
+    def _build_joints(self, world: Box2D.b2World) -> dict[str, Box2D.b2RevoluteJoint]:
+        joints = {}
+        for j in ph.JOINTS:
+            jd = Box2D.b2RevoluteJointDef()
+            jd.Initialize(self.bodies[j.body_a], self.bodies[j.body_b], j.anchor)
+            jd.referenceAngle = j.reference
+            jd.lowerAngle, jd.upperAngle = j.lower, j.upper
+            jd.enableLimit = True
+            jd.enableMotor = j.motor
+            jd.maxMotorTorque = j.max_torque
+            jd.motorSpeed = 0.0  # a full-torque speed-0 motor is a brake that holds the pose
+            joints[j.name] = world.CreateJoint(jd)
+        return joints
+
+    # ------------------------------------------------------------------ one update
+    def update(self, keys: int) -> str:
+        """Advance one game update with `keys` (Q=1 W=2 O=4 P=8) held. Returns the run status."""
+        keys = int(keys) & 0xF
+        self.keys = keys
+        if self.status != FELL:
+            head = self._head
+            head.ApplyTorque(ph.HEAD_TORQUE_GAIN * (head.angle + ph.HEAD_TORQUE_OFFSET), True)
+            self._apply_keys(keys)
+        self.world.Step(ph.TIME_STEP, ph.VELOCITY_ITERATIONS, ph.POSITION_ITERATIONS)
+        self.updates += 1
+        if self.status == RUNNING:
+            self._judge()
+        return self.status
+
+    def _apply_keys(self, keys: int) -> None:
+        thigh = ph.Q if keys & ph.Q else (ph.W if keys & ph.W else 0)
+        knee = ph.O if keys & ph.O else (ph.P if keys & ph.P else 0)
+        # Setting a speed that is already set changes nothing (the runner never sleeps), so only
+        # changes touch Box2D: this keeps an update cheap.
+        if (thigh, knee) == self._applied:
+            return
+        j = self.joints
+        if thigh != self._applied[0]:
+            speeds = ph.THIGH_SPEEDS.get(thigh)
+            for name in ("rightHip", "leftHip", "rightShoulder", "leftShoulder"):
+                j[name].motorSpeed = speeds[name] if speeds else 0.0
+        if knee != self._applied[1]:
+            speeds = ph.KNEE_SPEEDS.get(knee)
+            for name in ("rightKnee", "leftKnee"):
+                j[name].motorSpeed = speeds[name] if speeds else 0.0
+            for name, (lo, hi) in ph.HIP_LIMITS.get(knee, {}).items():
+                j[name].SetLimits(lo, hi)
+        self._applied = (thigh, knee)
+
+    def _judge(self) -> None:
+        # A Python contact listener would cost more than the whole step (SWIG calls back into
+        # Python for every contact, every step), so contacts are read after the step instead.
+        # Box2D updates `touching` once per step, before solving, exactly when a listener's
+        # BeginContact would fire, so this sees the same touches.
+        for body, reach in self._fall_parts:
+            if body.position.y + reach > ph.GROUND_TOP_Y - _NEAR and _touches_ground(body):
+                self.status = FELL
+                for joint in self._key_joints:  # the ragdoll goes limp
+                    joint.motorEnabled = False
+                    joint.limitEnabled = False
+                return
+        if self._torso.position.x > ph.FINISH_X - 40:  # only look for a finish near the line
+            for foot in self._feet:
+                if foot.position.x > ph.FINISH_X and _touches_ground(foot):
+                    self.status = FINISHED
+                    return
+
+    # ------------------------------------------------------------------ reading the game
+    @property
+    def distance(self) -> float:
+        """Distance in metres: the torso centre's x / 10."""
+        return self._torso.position[0] / ph.UNITS_PER_METRE
+
+    @property
+    def hud_time(self) -> float:
+        return self.updates / ph.UPDATES_PER_SECOND
+
+    def state(self) -> np.ndarray:
+        """The raw state vector (layout.STATE_FIELDS)."""
+        values: list[float] = []
+        extend = values.extend
+        for body in self._body_list:
+            p = body.position
+            v = body.linearVelocity
+            extend((p.x, p.y, body.angle, v.x, v.y, body.angularVelocity))
+        values.extend((0.0,) * (STATE_SIZE - BODY_BLOCK))
+        out = np.array(values)
+        bodies = out[:BODY_BLOCK].reshape(-1, 6)
+        joints = out[BODY_BLOCK:-5].reshape(-1, 2)
+        # Box2D's joint angle and speed, computed from the two bodies as Box2D does.
+        a, b = self._joint_a, self._joint_b
+        joints[:, 0] = bodies[b, 2] - bodies[a, 2] - self._joint_refs
+        joints[:, 1] = bodies[b, 5] - bodies[a, 5]
+        out[-5:] = (bodies[0, 0] / ph.UNITS_PER_METRE, self.hud_time, self.keys,
+                    self.status == FELL, self.status == FINISHED)
+        return out
+
+    def poses(self) -> list[tuple[float, float, float]]:
+        """(x, y, angle) of every body in physics.BODY_NAMES order, for drawing."""
+        return [(b.position[0], b.position[1], b.angle) for b in self._body_list]
+
+    def hurdle_poses(self) -> list[tuple[float, float, float]]:
+        return [(b.position[0], b.position[1], b.angle) for b in self.hurdle]
+
+
+def run_keys(keys, seed: int | None = None) -> np.ndarray:
+    """Replay a per-update key sequence from the spawn; returns the (N+1, S) state sequence."""
+    engine = Engine()
+    engine.reset(seed)
+    states = [engine.state()]
+    for k in keys:
+        engine.update(int(k))
+        states.append(engine.state())
+    return np.array(states)
+
+
+__all__ = ["Engine", "run_keys", "RUNNING", "FELL", "FINISHED"]
