@@ -18,6 +18,7 @@ import Box2D
 import numpy as np
 
 from . import physics as ph
+from .bodyview import FIELDS, Y, make_body_view
 from .layout import BODY_BLOCK, STATE_SIZE
 
 RUNNING, FELL, FINISHED = "running", "fell", "finished"
@@ -78,6 +79,13 @@ class Engine:
         self._torso = self.bodies["torso"]
         self._feet = [self.bodies[name] for name in ph.FEET]
         self._fall_parts = [(self.bodies[name], _HALF_DIAGONAL[name]) for name in ph.FALL_PARTS]
+        # A fall part can only touch the ground once its centre is lower than this.
+        self._fall_y_limit = np.array([ph.GROUND_TOP_Y - _NEAR - reach for _, reach in self._fall_parts])
+        self._view = make_body_view(world, self._body_list)
+        if self._view is not None:
+            y = FIELDS.index(Y)
+            self._fall_y_at = np.array([self._view.locate(ph.BODY_NAMES.index(name), y)
+                                        for name in ph.FALL_PARTS])
         self._joint_a = np.array([ph.BODY_NAMES.index(j.body_a) for j in ph.JOINTS])
         self._joint_b = np.array([ph.BODY_NAMES.index(j.body_b) for j in ph.JOINTS])
         self._joint_refs = np.array([j.reference for j in ph.JOINTS])
@@ -174,8 +182,13 @@ class Engine:
         # Python for every contact, every step), so contacts are read after the step instead.
         # Box2D updates `touching` once per step, before solving, exactly when a listener's
         # BeginContact would fire, so this sees the same touches.
-        for body, reach in self._fall_parts:
-            if body.position.y + reach > ph.GROUND_TOP_Y - _NEAR and _touches_ground(body):
+        if self._view is not None:
+            low = self._view.gather(self._fall_y_at) > self._fall_y_limit
+            near = [part for part, is_low in zip(self._fall_parts, low) if is_low] if low.any() else ()
+        else:
+            near = [(b, r) for b, r in self._fall_parts if b.position.y + r > ph.GROUND_TOP_Y - _NEAR]
+        for body, _ in near:
+            if _touches_ground(body):
                 self.status = FELL
                 for joint in self._key_joints:  # the ragdoll goes limp
                     joint.motorEnabled = False
@@ -199,15 +212,13 @@ class Engine:
 
     def state(self) -> np.ndarray:
         """The raw state vector (layout.STATE_FIELDS)."""
-        values: list[float] = []
-        extend = values.extend
-        for body in self._body_list:
-            p = body.position
-            v = body.linearVelocity
-            extend((p.x, p.y, body.angle, v.x, v.y, body.angularVelocity))
-        values.extend((0.0,) * (STATE_SIZE - BODY_BLOCK))
-        out = np.array(values)
+        out = np.empty(STATE_SIZE)
         bodies = out[:BODY_BLOCK].reshape(-1, 6)
+        if self._view is not None:
+            bodies[:] = self._view.read()
+        else:
+            bodies[:] = [(b.position.x, b.position.y, b.angle, b.linearVelocity.x,
+                          b.linearVelocity.y, b.angularVelocity) for b in self._body_list]
         joints = out[BODY_BLOCK:-5].reshape(-1, 2)
         # Box2D's joint angle and speed, computed from the two bodies as Box2D does.
         a, b = self._joint_a, self._joint_b

@@ -1,0 +1,70 @@
+"""Scripted players: open-loop key programs that play the bundled game unattended.
+
+A key program is a list of (keys, updates) phases played once (the start) and then a list of
+phases repeated until the run ends. Bots are named so that recorders and tests can ask for them:
+`stride` finishes 100 m (found by `search.py`), `shuffle` scrapes along on its knees without
+finishing, `flail` falls. Since the game is deterministic, a bot's run is the same every time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .engine import RUNNING, Engine
+from .physics import O, P, Q, W
+
+
+@dataclass(frozen=True)
+class KeyProgram:
+    """An open-loop player: `start` phases once, then `cycle` phases forever."""
+
+    cycle: tuple[tuple[int, int], ...]
+    start: tuple[tuple[int, int], ...] = field(default=())
+
+    def keys(self):
+        """Yield the key mask for each game update, forever."""
+        for keys, updates in self.start:
+            for _ in range(updates):
+                yield keys
+        while True:
+            for keys, updates in self.cycle:
+                for _ in range(updates):
+                    yield keys
+
+
+@dataclass
+class RunResult:
+    status: str  # "finished", "fell" or "timeout"
+    distance: float
+    hud_time: float
+    updates: int
+
+
+def play(program: KeyProgram, max_updates: int = 3600, engine: Engine | None = None) -> RunResult:
+    """Play one run headless from the spawn; stops at a fall, a finish or `max_updates`."""
+    engine = engine or Engine()
+    engine.reset()
+    status = RUNNING
+    for keys, _ in zip(program.keys(), range(max_updates)):
+        status = engine.update(keys)
+        if status != RUNNING:
+            break
+    return RunResult("timeout" if status == RUNNING else status, engine.distance, engine.hud_time,
+                     engine.updates)
+
+
+BOTS: dict[str, KeyProgram] = {
+    # Placeholder programs; `stride` is replaced by the search's result below.
+    "shuffle": KeyProgram(cycle=((O, 6), (P, 6))),
+    "flail": KeyProgram(cycle=((Q | P, 12), (W | O, 12))),
+}
+
+
+def get_bot(name: str) -> KeyProgram:
+    try:
+        return BOTS[name]
+    except KeyError:
+        raise ValueError(f"unknown bot {name!r}; known bots: {', '.join(sorted(BOTS))}") from None
+
+
+__all__ = ["KeyProgram", "RunResult", "play", "BOTS", "get_bot", "Q", "W", "O", "P"]

@@ -1,0 +1,95 @@
+"""Benchmarks that print figures: `qwop-bench env` (or `python -m qwopkit.bench env`).
+
+env: raw engine updates/s, env actions/s (frame_skip 3, random actions, resets included) and
+BipedalWalker-v3 steps/s under the same protocol, measured in one process on one core, then the
+ratio. Figures vary with the machine and its load; docs/benchmarks.md keeps the latest ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+
+def _pin_to_one_core() -> str:
+    try:
+        core = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {core})
+        return f"pinned to core {core}"
+    except (AttributeError, OSError):
+        return "not pinned"
+
+
+def engine_updates_per_second(seconds: float) -> float:
+    """Raw Engine.update calls per second, random keys held for 3 updates, resets included."""
+    from .adapter.openqwop import RUNNING, Engine
+
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 16, size=1_000_000)
+    engine = Engine()
+    n = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(300):
+            if engine.update(int(keys[(n // 3) % len(keys)])) != RUNNING or engine.updates >= 3600:
+                engine.reset()
+            n += 1
+    return n / (time.perf_counter() - start)
+
+
+def env_steps_per_second(env_id: str, seconds: float, **kwargs) -> tuple[float, float]:
+    """Steps per second of `gymnasium.make(env_id)` with action_space.sample(), resets included.
+
+    Returns (steps/s, mean episode length in steps)."""
+    import gymnasium as gym
+
+    import qwopkit  # noqa: F401  (registers qwopkit/QWOP-v0)
+
+    env = gym.make(env_id, **kwargs)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    n = episodes = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(100):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            n += 1
+            if terminated or truncated:
+                env.reset()
+                episodes += 1
+    elapsed = time.perf_counter() - start
+    env.close()
+    return n / elapsed, n / max(episodes, 1)
+
+
+def bench_env(seconds: float) -> dict[str, float]:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{_pin_to_one_core()}; {seconds:.0f} s per measurement")
+    updates = engine_updates_per_second(seconds)
+    print(f"openqwop engine        {updates:12,.0f} updates/s")
+    qwop, qwop_len = env_steps_per_second("qwopkit/QWOP-v0", seconds)
+    print(f"qwopkit/QWOP-v0        {qwop:12,.0f} actions/s  (frame_skip 3, random actions, "
+          f"mean episode {qwop_len:.0f} actions)")
+    walker, walker_len = env_steps_per_second("BipedalWalker-v3", seconds)
+    print(f"BipedalWalker-v3       {walker:12,.0f} steps/s    (random actions, mean episode "
+          f"{walker_len:.0f} steps)")
+    ratio = qwop / walker
+    print(f"ratio QWOP-v0 / BipedalWalker-v3: {ratio:.2f}x   (goals: >= 20,000 actions/s, >= 2.5x)")
+    return {"engine_updates": updates, "env_actions": qwop, "walker_steps": walker, "ratio": ratio}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="qwop-bench", description="Print benchmark figures.")
+    parser.add_argument("what", choices=["env"], help="which benchmark to run")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
+    args = parser.parse_args(argv)
+    if args.what == "env":
+        bench_env(args.seconds)
+
+
+if __name__ == "__main__":
+    main()
