@@ -63,8 +63,10 @@ def test_fall_terminates_with_outcome():
 def test_time_limit_truncates():
     env = gym.make("qwopkit/QWOP-v0", time_limit=1.0)
     env.reset()
-    for steps in range(1, 100):
+    steps = 0
+    while steps < 100:
         _, _, terminated, truncated, info = env.step(0)
+        steps += 1
         if terminated or truncated:
             break
     assert truncated and not terminated and info["outcome"] == "timeout"
@@ -111,3 +113,16 @@ def test_works_under_subproc_vec_env():
         assert obs.shape == (2, 71) and len(infos) == 2 and "distance" in infos[0]
     finally:
         vec.close()
+
+
+def test_every_key_mask_maps_to_an_action_with_the_same_effect():
+    from qwopkit.adapter.features import ACTION_KEYS, action_of_keys
+    from qwopkit.adapter.openqwop import Engine
+
+    for mask in range(16):
+        action = action_of_keys(mask)
+        a, b = Engine(), Engine()
+        for _ in range(6):
+            a.update(mask)
+            b.update(int(ACTION_KEYS[action]))
+        assert np.array_equal(a.state()[:-5], b.state()[:-5]), mask

@@ -17,12 +17,26 @@ from .openqwop.physics import JOINT_NAMES, O, P, Q, W
 ACTION_NAMES: tuple[str, ...] = ("none", "Q", "W", "O", "P", "QW", "QO", "QP", "WO", "WP", "OP")
 
 
-def _mask(name: str) -> int:
-    return sum({"Q": Q, "W": W, "O": O, "P": P}[c] for c in name if c != "n" and name != "none")
+_KEY_BITS = {"Q": Q, "W": W, "O": O, "P": P}
 
 
-ACTION_KEYS = np.array([0 if n == "none" else _mask(n) for n in ACTION_NAMES], dtype=np.uint8)
+def keys_of(action_name: str) -> int:
+    """The key mask an action holds, e.g. keys_of("QO") == Q | O."""
+    return 0 if action_name == "none" else sum(_KEY_BITS[c] for c in action_name)
+
+
+ACTION_KEYS = np.array([keys_of(n) for n in ACTION_NAMES], dtype=np.uint8)
 KEYS_TO_ACTION = {int(k): i for i, k in enumerate(ACTION_KEYS)}
+
+
+def action_of_keys(keys: int) -> int:
+    """The action index for a held key mask. The 5 masks outside the action set (three or four
+    keys held) map to the action with the same effect: Q beats W and O beats P."""
+    keys = int(keys) & 0xF
+    if keys in KEYS_TO_ACTION:
+        return KEYS_TO_ACTION[keys]
+    effective = (Q if keys & Q else W if keys & W else 0) | (O if keys & O else P if keys & P else 0)
+    return KEYS_TO_ACTION[effective]
 
 # The seed's action indices, mapped by key combination (never by index).
 SEED_ACTION_NAMES = ("QW", "QO", "QP", "Q", "WO", "WP", "W", "OP", "O", "P", "none")

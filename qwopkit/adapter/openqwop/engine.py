@@ -18,15 +18,16 @@ import Box2D
 import numpy as np
 
 from . import physics as ph
-from .bodyview import FIELDS, Y, make_body_view
+from .bodyview import FIELDS, X, Y, make_body_view
 from .layout import BODY_BLOCK, STATE_SIZE
 
 RUNNING, FELL, FINISHED = "running", "fell", "finished"
 
 
-# How far a part's centre can be from its lowest point, and a margin for Box2D's contact skin.
+# How far a part's centre can be from its lowest point.
 _HALF_DIAGONAL = {b.name: 0.5 * (b.width**2 + b.height**2) ** 0.5 for b in ph.BODIES}
-_NEAR = 0.1
+_NEAR = 1.0  # generous: a part that touched during a step may have moved up a little since
+_FINISH_WATCH = 40.0
 
 
 def _ground_fixtures() -> list[Box2D.b2FixtureDef]:
@@ -79,13 +80,16 @@ class Engine:
         self._torso = self.bodies["torso"]
         self._feet = [self.bodies[name] for name in ph.FEET]
         self._fall_parts = [(self.bodies[name], _HALF_DIAGONAL[name]) for name in ph.FALL_PARTS]
-        # A fall part can only touch the ground once its centre is lower than this.
-        self._fall_y_limit = np.array([ph.GROUND_TOP_Y - _NEAR - reach for _, reach in self._fall_parts])
+        # What `_judge` watches: each fall part's centre y (it can only touch the ground once
+        # lower than its limit), then the torso's x (a finish is only possible near the line).
+        self._watch_limits = np.array([ph.GROUND_TOP_Y - _NEAR - reach for _, reach in self._fall_parts]
+                                      + [ph.FINISH_X - _FINISH_WATCH])
         self._view = make_body_view(world, self._body_list)
         if self._view is not None:
-            y = FIELDS.index(Y)
-            self._fall_y_at = np.array([self._view.locate(ph.BODY_NAMES.index(name), y)
-                                        for name in ph.FALL_PARTS])
+            y, x = FIELDS.index(Y), FIELDS.index(X)
+            self._watch_at = np.array(
+                [self._view.locate(ph.BODY_NAMES.index(b.userData), y) for b, _ in self._fall_parts]
+                + [self._view.locate(ph.BODY_NAMES.index("torso"), x)])
         self._joint_a = np.array([ph.BODY_NAMES.index(j.body_a) for j in ph.JOINTS])
         self._joint_b = np.array([ph.BODY_NAMES.index(j.body_b) for j in ph.JOINTS])
         self._joint_refs = np.array([j.reference for j in ph.JOINTS])
@@ -181,20 +185,23 @@ class Engine:
         # A Python contact listener would cost more than the whole step (SWIG calls back into
         # Python for every contact, every step), so contacts are read after the step instead.
         # Box2D updates `touching` once per step, before solving, exactly when a listener's
-        # BeginContact would fire, so this sees the same touches.
+        # BeginContact would fire, so this sees the same touches. Contacts are only read for
+        # parts low enough to touch (or when the torso is near the finish line), which is rare.
         if self._view is not None:
-            low = self._view.gather(self._fall_y_at) > self._fall_y_limit
-            near = [part for part, is_low in zip(self._fall_parts, low) if is_low] if low.any() else ()
+            flags = self._view.gather(self._watch_at) > self._watch_limits
+            if not flags.any():
+                return
         else:
-            near = [(b, r) for b, r in self._fall_parts if b.position.y + r > ph.GROUND_TOP_Y - _NEAR]
-        for body, _ in near:
-            if _touches_ground(body):
+            flags = [b.position.y > limit for (b, _), limit in zip(self._fall_parts, self._watch_limits)]
+            flags.append(self._torso.position.x > self._watch_limits[-1])
+        for (body, _), low in zip(self._fall_parts, flags):
+            if low and _touches_ground(body):
                 self.status = FELL
                 for joint in self._key_joints:  # the ragdoll goes limp
                     joint.motorEnabled = False
                     joint.limitEnabled = False
                 return
-        if self._torso.position.x > ph.FINISH_X - 40:  # only look for a finish near the line
+        if flags[-1]:
             for foot in self._feet:
                 if foot.position.x > ph.FINISH_X and _touches_ground(foot):
                     self.status = FINISHED

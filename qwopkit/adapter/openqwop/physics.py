@@ -96,7 +96,7 @@ HEAD_TORQUE_GAIN = -4.0
 HEAD_TORQUE_OFFSET = 0.2
 
 # Keys as a 4-bit mask.
-Q, W, O, P = 1, 2, 4, 8
+Q, W, O, P = 1, 2, 4, 8  # noqa: E741 (the game's key names)
 
 # Motor speeds per key; Q beats W and O beats P when both are held.
 THIGH_SPEEDS = {  # joint -> speed, for Q and for W

@@ -1,0 +1,52 @@
+"""Scripted players and the main job's command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from qwopkit.adapter.openqwop.bots import BOTS, KeyProgram, get_bot, play
+from qwopkit.adapter.openqwop.physics import O, P
+
+
+def test_stride_finishes_100_m_without_falling():
+    result = play(get_bot("stride"), max_updates=3600)
+    assert result.status == "finished"
+    assert result.distance > 98.0  # the torso is just short of the line when a foot lands past it
+    assert result.hud_time < 120.0
+
+
+def test_flail_falls_quickly():
+    result = play(get_bot("flail"))
+    assert result.status == "fell" and result.hud_time < 5.0
+
+
+def test_bots_are_deterministic():
+    assert play(get_bot("shuffle"), 900) == play(get_bot("shuffle"), 900)
+
+
+def test_key_program_plays_start_then_cycle():
+    program = KeyProgram(start=((O, 2),), cycle=((P, 1), (0, 2)))
+    keys = program.keys()
+    assert [next(keys) for _ in range(8)] == [O, O, P, 0, 0, P, 0, 0]
+
+
+def test_unknown_bot_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown bot 'nobody'; known bots: flail, shuffle, stride"):
+        get_bot("nobody")
+    assert set(BOTS) >= {"stride", "shuffle", "flail"}
+
+
+def test_qwop_run_prints_the_run():
+    out = subprocess.run([sys.executable, "-m", "qwopkit.run"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "bot stride: finished" in out and "HUD time" in out
+
+
+def test_qwop_run_bad_flag_is_one_line():
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.run", "--bot", "nobody"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "--bot: unknown bot 'nobody'" in proc.stderr and "Traceback" not in proc.stderr
