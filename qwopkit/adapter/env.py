@@ -8,7 +8,7 @@ The reward is a function of two consecutive raw states, so it can be recomputed 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -19,10 +19,11 @@ from .openqwop import FELL, FINISHED, Engine
 from .openqwop.layout import STATE_INDEX, STATE_SIZE
 from .openqwop.physics import UNITS_PER_METRE, UPDATES_PER_SECOND
 
-
 _TORSO_X = STATE_INDEX["torso.x"]
 _TORSO_Y = STATE_INDEX["torso.y"]
 _HUD_TIME = STATE_INDEX["hud_time"]
+_DISTANCE = STATE_INDEX["distance"]
+_KEYS_OF_ACTION = [int(k) for k in ACTION_KEYS]  # plain ints: indexing numpy costs more per step
 LOW_TORSO_Y = 0.0  # below this (y grows downward) the torso counts as low, as in the seed
 LOW_TORSO_PENALTY = 0.2  # per unit of depth below LOW_TORSO_Y
 
@@ -80,7 +81,7 @@ class QWOPEnv(gym.Env):
         return self._state.copy()
 
     def _info(self, outcome: str) -> dict:
-        return {"distance": self.engine.distance, "hud_time": self.engine.hud_time,
+        return {"distance": float(self._state[_DISTANCE]), "hud_time": float(self._state[_HUD_TIME]),
                 "outcome": outcome}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -90,7 +91,7 @@ class QWOPEnv(gym.Env):
         return self._observe(), self._info("running")
 
     def step(self, action):
-        keys = int(ACTION_KEYS[int(action)])
+        keys = _KEYS_OF_ACTION[int(action)]
         engine = self.engine
         for _ in range(self.frame_skip):
             status = engine.update(keys)

@@ -38,7 +38,10 @@ class BodyView:
         span = max(addresses) - base + 4 * _WORDS
         if span > _MAX_SPAN or any((a - base) % 4 for a in addresses):
             raise ValueError("bodies are not in one allocator chunk")
-        self._memory = np.ctypeslib.as_array((ctypes.c_float * (span // 4)).from_address(base))
+        buffer = (ctypes.c_float * (span // 4)).from_address(base)
+        self._memory = np.ctypeslib.as_array(buffer)
+        # For single values a memoryview is ~5x cheaper than numpy indexing.
+        self.scalars = memoryview(buffer).cast("B").cast("f")
         starts = np.array([(a - base) // 4 for a in addresses])
         self._index = (starts[:, None] + np.array(FIELDS)[None, :]).ravel()
 
@@ -46,12 +49,8 @@ class BodyView:
         return self._memory[self._index].astype(np.float64).reshape(-1, len(FIELDS))
 
     def locate(self, body: int, field: int) -> int:
-        """Where body `body`'s field (an index into FIELDS) lives, for `gather`."""
+        """Where body `body`'s field (an index into FIELDS) lives: `scalars[locate(...)]`."""
         return int(self._index[body * len(FIELDS) + field])
-
-    def gather(self, where: np.ndarray) -> np.ndarray:
-        """The float32 values at positions from `locate`."""
-        return self._memory[where]
 
     def verify(self) -> bool:
         """True when every value equals what pybox2d's getters return.

@@ -18,8 +18,8 @@ import Box2D
 import numpy as np
 
 from . import physics as ph
-from .bodyview import FIELDS, X, Y, make_body_view
-from .layout import BODY_BLOCK, STATE_SIZE
+from .bodyview import ANGLE, FIELDS, X, Y, make_body_view
+from .layout import BODY_BLOCK, BODY_FIELDS, STATE_SIZE
 
 RUNNING, FELL, FINISHED = "running", "fell", "finished"
 
@@ -49,11 +49,65 @@ def _ground_fixtures() -> list[Box2D.b2FixtureDef]:
 _GROUND_FIXTURES = _ground_fixtures()
 
 
+def _runner_defs() -> list[tuple[str, Box2D.b2BodyDef, Box2D.b2FixtureDef]]:
+    """(name, body def, fixture def) of each runner part in the original's creation order."""
+    specs = {b.name: b for b in ph.BODIES}
+    defs = []
+    for name in ph.CREATION_ORDER:
+        s = specs[name]
+        # The original re-wakes the runner every update (it sets motor speeds each update, and
+        # its Box2D's SetAwake resets the sleep timer), so the runner never sleeps.
+        body_def = Box2D.b2BodyDef(type=Box2D.b2_dynamicBody, position=(s.x, s.y), angle=s.angle,
+                                   userData=name, allowSleep=False)
+        fixture_def = Box2D.b2FixtureDef(
+            shape=Box2D.b2PolygonShape(box=(s.width / 2, s.height / 2)), density=s.density,
+            friction=s.friction, restitution=0.0, categoryBits=ph.RUNNER_CATEGORY,
+            maskBits=ph.RUNNER_MASK)
+        defs.append((name, body_def, fixture_def))
+    return defs
+
+
+_RUNNER_DEFS = _runner_defs()
+_JOINT_DEFS: list[Box2D.b2RevoluteJointDef] = []
+
+
+def _joint_defs() -> list[Box2D.b2RevoluteJointDef]:
+    """Joint defs with local anchors computed once from the spawn pose (which never changes)."""
+    if not _JOINT_DEFS:
+        scratch = Box2D.b2World()
+        parts = {name: scratch.CreateBody(body_def) for name, body_def, _ in _RUNNER_DEFS}
+        for j in ph.JOINTS:
+            jd = Box2D.b2RevoluteJointDef()
+            jd.Initialize(parts[j.body_a], parts[j.body_b], j.anchor)
+            jd.referenceAngle = j.reference
+            jd.lowerAngle, jd.upperAngle = j.lower, j.upper
+            jd.enableLimit = True
+            jd.enableMotor = j.motor
+            jd.maxMotorTorque = j.max_torque
+            jd.motorSpeed = 0.0  # a full-torque speed-0 motor is a brake that holds the pose
+            _JOINT_DEFS.append(jd)
+    return _JOINT_DEFS
+
+
 def _touches_ground(body: Box2D.b2Body) -> bool:
     for edge in body.contacts:
         if edge.contact.touching and edge.other.userData == "ground":
             return True
     return False
+
+
+def _joint_indices() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """State positions of (angle, omega) of each joint's bodies B and A, and the offsets."""
+    def at(body: str, field: str) -> int:
+        return ph.BODY_NAMES.index(body) * len(BODY_FIELDS) + BODY_FIELDS.index(field)
+
+    from_b = [at(j.body_b, f) for j in ph.JOINTS for f in ("angle", "omega")]
+    from_a = [at(j.body_a, f) for j in ph.JOINTS for f in ("angle", "omega")]
+    offsets = [v for j in ph.JOINTS for v in (j.reference, 0.0)]
+    return np.array(from_b), np.array(from_a), np.array(offsets)
+
+
+_JOINT_FROM_B, _JOINT_FROM_A, _JOINT_OFFSETS = _joint_indices()
 
 
 class Engine:
@@ -82,17 +136,16 @@ class Engine:
         self._fall_parts = [(self.bodies[name], _HALF_DIAGONAL[name]) for name in ph.FALL_PARTS]
         # What `_judge` watches: each fall part's centre y (it can only touch the ground once
         # lower than its limit), then the torso's x (a finish is only possible near the line).
-        self._watch_limits = np.array([ph.GROUND_TOP_Y - _NEAR - reach for _, reach in self._fall_parts]
-                                      + [ph.FINISH_X - _FINISH_WATCH])
+        limits = [ph.GROUND_TOP_Y - _NEAR - reach for _, reach in self._fall_parts]
+        limits.append(ph.FINISH_X - _FINISH_WATCH)
         self._view = make_body_view(world, self._body_list)
+        where = [-1] * len(limits)  # where each watched value lives in the view's memory
         if self._view is not None:
             y, x = FIELDS.index(Y), FIELDS.index(X)
-            self._watch_at = np.array(
-                [self._view.locate(ph.BODY_NAMES.index(b.userData), y) for b, _ in self._fall_parts]
-                + [self._view.locate(ph.BODY_NAMES.index("torso"), x)])
-        self._joint_a = np.array([ph.BODY_NAMES.index(j.body_a) for j in ph.JOINTS])
-        self._joint_b = np.array([ph.BODY_NAMES.index(j.body_b) for j in ph.JOINTS])
-        self._joint_refs = np.array([j.reference for j in ph.JOINTS])
+            where = [self._view.locate(ph.BODY_NAMES.index(b.userData), y) for b, _ in self._fall_parts]
+            where.append(self._view.locate(ph.BODY_NAMES.index("torso"), x))
+            self._head_angle_at = self._view.locate(ph.BODY_NAMES.index("head"), FIELDS.index(ANGLE))
+        self._watch = list(zip(where, limits))
         self.updates = 0
         self.keys = 0
         self._applied = (None, None)  # (thigh key, knee key) whose motor speeds are set
@@ -118,32 +171,18 @@ class Engine:
         self.hurdle = (base, bar)
 
     def _build_runner(self, world: Box2D.b2World) -> dict[str, Box2D.b2Body]:
-        specs = {b.name: b for b in ph.BODIES}
         bodies = {}
-        for name in ph.CREATION_ORDER:
-            s = specs[name]
-            # The original re-wakes the runner every update (it sets motor speeds each update, and
-            # its Box2D's SetAwake resets the sleep timer), so the runner never sleeps.
-            body = world.CreateDynamicBody(position=(s.x, s.y), angle=s.angle, userData=name,
-                                           allowSleep=False)
-            body.CreatePolygonFixture(box=(s.width / 2, s.height / 2), density=s.density,
-                                      friction=s.friction, restitution=0.0,
-                                      categoryBits=ph.RUNNER_CATEGORY, maskBits=ph.RUNNER_MASK)
-            bodies[name] = body
+        for name, body_def, fixture_def in _RUNNER_DEFS:
+            bodies[name] = body = world.CreateBody(body_def)
+            body.CreateFixture(fixture_def)
         return bodies
 
     def _build_joints(self, world: Box2D.b2World) -> dict[str, Box2D.b2RevoluteJoint]:
         joints = {}
-        for j in ph.JOINTS:
-            jd = Box2D.b2RevoluteJointDef()
-            jd.Initialize(self.bodies[j.body_a], self.bodies[j.body_b], j.anchor)
-            jd.referenceAngle = j.reference
-            jd.lowerAngle, jd.upperAngle = j.lower, j.upper
-            jd.enableLimit = True
-            jd.enableMotor = j.motor
-            jd.maxMotorTorque = j.max_torque
-            jd.motorSpeed = 0.0  # a full-torque speed-0 motor is a brake that holds the pose
-            joints[j.name] = world.CreateJoint(jd)
+        for spec, joint_def in zip(ph.JOINTS, _joint_defs()):
+            joint_def.bodyA = self.bodies[spec.body_a]
+            joint_def.bodyB = self.bodies[spec.body_b]
+            joints[spec.name] = world.CreateJoint(joint_def)
         return joints
 
     # ------------------------------------------------------------------ one update
@@ -153,7 +192,8 @@ class Engine:
         self.keys = keys
         if self.status != FELL:
             head = self._head
-            head.ApplyTorque(ph.HEAD_TORQUE_GAIN * (head.angle + ph.HEAD_TORQUE_OFFSET), True)
+            angle = self._view.scalars[self._head_angle_at] if self._view is not None else head.angle
+            head.ApplyTorque(ph.HEAD_TORQUE_GAIN * (angle + ph.HEAD_TORQUE_OFFSET), True)
             self._apply_keys(keys)
         self.world.Step(ph.TIME_STEP, ph.VELOCITY_ITERATIONS, ph.POSITION_ITERATIONS)
         self.updates += 1
@@ -188,12 +228,13 @@ class Engine:
         # BeginContact would fire, so this sees the same touches. Contacts are only read for
         # parts low enough to touch (or when the torso is near the finish line), which is rare.
         if self._view is not None:
-            flags = self._view.gather(self._watch_at) > self._watch_limits
-            if not flags.any():
-                return
+            values = self._view.scalars
+            flags = [values[at] > limit for at, limit in self._watch]
         else:
-            flags = [b.position.y > limit for (b, _), limit in zip(self._fall_parts, self._watch_limits)]
-            flags.append(self._torso.position.x > self._watch_limits[-1])
+            flags = [b.position.y > limit for (b, _), (_, limit) in zip(self._fall_parts, self._watch)]
+            flags.append(self._torso.position.x > self._watch[-1][1])
+        if not any(flags):
+            return
         for (body, _), low in zip(self._fall_parts, flags):
             if low and _touches_ground(body):
                 self.status = FELL
@@ -226,12 +267,12 @@ class Engine:
         else:
             bodies[:] = [(b.position.x, b.position.y, b.angle, b.linearVelocity.x,
                           b.linearVelocity.y, b.angularVelocity) for b in self._body_list]
-        joints = out[BODY_BLOCK:-5].reshape(-1, 2)
-        # Box2D's joint angle and speed, computed from the two bodies as Box2D does.
-        a, b = self._joint_a, self._joint_b
-        joints[:, 0] = bodies[b, 2] - bodies[a, 2] - self._joint_refs
-        joints[:, 1] = bodies[b, 5] - bodies[a, 5]
-        out[-5:] = (bodies[0, 0] / ph.UNITS_PER_METRE, self.hud_time, self.keys,
+        # Box2D's joint angle and speed, from the two bodies as Box2D computes them:
+        # angle(B) - angle(A) - reference, omega(B) - omega(A).
+        joints = out[BODY_BLOCK:-5]
+        np.subtract(out[_JOINT_FROM_B], out[_JOINT_FROM_A], out=joints)
+        joints -= _JOINT_OFFSETS
+        out[-5:] = (out[0] / ph.UNITS_PER_METRE, self.updates / ph.UPDATES_PER_SECOND, self.keys,
                     self.status == FELL, self.status == FINISHED)
         return out
 
