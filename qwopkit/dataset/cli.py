@@ -1,0 +1,330 @@
+"""`qwop-data`: inspect, validate, merge, split, mark, re-estimate mu, replay, import and export.
+
+Every error a user can cause is one line, `qwop-data: error: <file or flag>: <what>`, with a
+non-zero exit; bad files among many are reported as warnings and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import warnings
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from .schema import ATTR_KINDS, EpisodeError, EpisodeWarning
+
+PROG = "qwop-data"
+
+
+def _out() -> Console:
+    # A wide console when piped, so that tables are not squeezed to 80 columns in logs.
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_ls(args: argparse.Namespace) -> int:
+    from .index import build_index, filter_index
+
+    df = build_index(args.specs, progress=True)
+    df = filter_index(df, player=args.player, session=args.session, outcome=args.outcome, kept=args.kept,
+                      tag=args.tag, imported=args.imported, min_distance=args.min_distance,
+                      min_rating=args.min_rating, query=args.query)
+    if args.sort:
+        if args.sort not in df.columns:
+            raise EpisodeError("--sort", f"no column {args.sort!r} ({', '.join(df.columns)})")
+        df = df.sort_values(args.sort, kind="stable")
+    if args.csv:
+        out = df.copy()
+        out["tags"] = out["tags"].apply(lambda t: ",".join(t))
+        sys.stdout.write(out.to_csv(index=False))
+        return 0
+    table = Table(title=f"{len(df)} episode(s)")
+    numeric = ("distance", "hud_time", "steps", "rating")
+    for col in ("file", "player", "outcome", *numeric[:3], "kept", "tags", "rating", "mu_method"):
+        table.add_column(col, justify="right" if col in numeric else "left")
+    for row in df.itertuples():
+        kept = "yes" if row.kept else f"no: {row.exclude_reason}" if row.exclude_reason else "no"
+        table.add_row(row.file, row.player, row.outcome, _num(row.distance, "{:.1f} m"),
+                      _num(row.hud_time, "{:.1f} s"), str(row.steps), kept, ",".join(row.tags),
+                      str(row.rating or "-"), row.mu_method)
+    _out().print(table)
+    return 0
+
+
+def _num(value: float, fmt: str) -> str:
+    return "-" if value is None or math.isnan(value) else fmt.format(value)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .curation import marks_for
+    from .reader import open_episode
+
+    console = _out()
+    with open_episode(args.file) as ep:
+        table = Table(title=str(ep.path), show_header=False)
+        table.add_column("attribute")
+        table.add_column("value")
+        for key in ATTR_KINDS:
+            value = ep.meta[key]
+            if isinstance(value, list) and len(value) > 12:
+                value = f"{len(value)} names: {', '.join(value[:4])}, ..."
+            text = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
+            table.add_row(key, text)
+        console.print(table)
+        data = Table(title="datasets")
+        for col in ("name", "shape", "dtype"):
+            data.add_column(col)
+        for name in ep.shapes:
+            data.add_row(name, str(ep.shapes[name]), str(ep.dtypes[name]))
+        console.print(data)
+        marks = marks_for(ep.path)
+        if marks:
+            console.print(f"marks from marks.json (they override the file's): "
+                          f"{json.dumps(marks, ensure_ascii=False)}")
+        if not ep.has_state:
+            console.print("no raw state (imported episode): observations cannot be recomputed")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .progress import track
+    from .reader import resolve_paths, validate_file
+
+    paths = resolve_paths(args.specs)
+    bad = 0
+    for path in track(paths, "validating", total=len(paths)):
+        try:
+            validate_file(path, deep=args.deep)
+            if args.verbose:
+                print(f"ok: {path}")
+        except EpisodeError as exc:
+            bad += 1
+            print(f"{PROG}: invalid: {exc}", file=sys.stderr)
+    print(f"{len(paths) - bad} valid, {bad} invalid")
+    return 1 if bad else 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .merge import merge
+
+    report = merge(args.specs, args.out, progress=True)
+    for line in report.errors:
+        print(f"{PROG}: not merged: {line}", file=sys.stderr)
+    print(f"{len(report.copied)} copied, {len(report.already_there)} already there, "
+          f"{len(report.errors)} not merged, into {args.out}")
+    return 1 if report.errors else 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from .splits import make_split
+
+    split = make_split(args.specs, args.name, by=args.by, valid_fraction=args.valid, seed=args.seed,
+                       folder=args.folder, overwrite=args.force)
+    extra = f" (valid players: {', '.join(split['valid_players'])})" if "valid_players" in split else ""
+    print(f"split {args.name!r}: {len(split['train'])} train, {len(split['valid'])} valid{extra}")
+    return 0
+
+
+def cmd_mark(args: argparse.Namespace) -> int:
+    from .curation import mark
+
+    if not any((args.keep, args.exclude is not None, args.tag, args.untag, args.rating is not None,
+                args.note is not None)):
+        raise EpisodeError("mark", "nothing to do: give --keep, --exclude, --tag, --untag, --rating "
+                           "or --note")
+    result = mark(args.files, kept=True if args.keep else None, exclude_reason=args.exclude,
+                  add_tags=args.tag, remove_tags=args.untag, rating=args.rating, note=args.note)
+    for path, marks in result.items():
+        kept = "kept" if marks["kept"] else f"excluded ({marks['exclude_reason']})"
+        print(f"{path}: {kept}, tags {marks['tags']}, rating {marks['rating']}")
+    return 0
+
+
+def cmd_estimate_mu(args: argparse.Namespace) -> int:
+    from .mu import estimate_mu
+
+    paths = estimate_mu(args.specs, args.method, eps=args.eps, k=args.k, seed=args.seed, floor=args.floor,
+                        progress=True)
+    print(f"mu ({args.method}) written to {len(paths)} episode(s)")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .reader import resolve_paths
+    from .resim import resimulate
+
+    worst = 0.0
+    for path in resolve_paths(args.specs):
+        try:
+            report = resimulate(path)
+        except EpisodeError as exc:
+            print(f"{PROG}: warning: {exc}", file=sys.stderr)
+            continue
+        print(report.line())
+        if report.replayed:
+            worst = max(worst, report.max_deviation)
+    return 1 if worst > args.tolerance else 0
+
+
+def cmd_export_minari(args: argparse.Namespace) -> int:
+    from .interop import export_minari
+
+    dataset = export_minari(args.specs, args.id, path=args.path, split=args.split, part=args.part,
+                            include_excluded=args.include_excluded, progress=True)
+    print(f"Minari dataset {args.id!r}: {dataset.total_episodes} episodes, {dataset.total_steps} steps")
+    return 0
+
+
+def cmd_import_npz(args: argparse.Namespace) -> int:
+    from .interop import import_npz
+
+    total = 0
+    for npz in args.files:
+        written = import_npz(npz, args.out, player=args.player, session=args.session, mu_eps=args.eps,
+                             overwrite=args.force)
+        print(f"{npz}: {len(written)} episode(s) into {args.out}")
+        total += len(written)
+    return 0 if total else 1
+
+
+# ----------------------------------------------------------------------------- parser
+def _rating(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"must be 0-5, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Inspect and manage qwopkit episode datasets.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("ls", help="list episodes as a table (filterable)")
+    s.add_argument("specs", nargs="*", default=["."], metavar="SPEC",
+                   help="files, folders or globs (default .)")
+    s.add_argument("--player")
+    s.add_argument("--session")
+    s.add_argument("--outcome", choices=("finished", "fell", "timeout", "aborted", "unknown"))
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--kept", dest="kept", action="store_const", const=True, help="only kept episodes")
+    g.add_argument("--excluded", dest="kept", action="store_const", const=False, help="only excluded ones")
+    s.add_argument("--tag")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--imported", dest="imported", action="store_const", const=True)
+    g.add_argument("--recorded", dest="imported", action="store_const", const=False)
+    s.add_argument("--min-distance", type=float)
+    s.add_argument("--min-rating", type=int)
+    s.add_argument("--query", help="a pandas query over the index columns, e.g. 'steps > 100'")
+    s.add_argument("--sort", help="column to sort by")
+    s.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    s.set_defaults(func=cmd_ls)
+
+    s = sub.add_parser("info", help="attributes and datasets of one episode")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("validate", help="check files; exit 1 if any is invalid")
+    s.add_argument("specs", nargs="+", metavar="SPEC")
+    s.add_argument("--deep", action="store_true", help="also check values (ranges, mu rows, features)")
+    s.add_argument("-v", "--verbose", action="store_true", help="print valid files too")
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("merge", help="copy valid episodes (with their marks) into one folder")
+    s.add_argument("specs", nargs="+", metavar="SPEC")
+    s.add_argument("--out", required=True, help="destination folder")
+    s.set_defaults(func=cmd_merge)
+
+    s = sub.add_parser("split", help="make a named, seeded train/valid split (splits.json)")
+    s.add_argument("name")
+    s.add_argument("specs", nargs="+", metavar="SPEC")
+    s.add_argument("--by", choices=("episode", "player"), default="episode")
+    s.add_argument("--valid", type=float, default=0.2, help="fraction for validation (default 0.2)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--folder", help="where splits.json goes (default: the episodes' folder)")
+    s.add_argument("--force", action="store_true", help="replace a split of the same name")
+    s.set_defaults(func=cmd_split)
+
+    s = sub.add_parser("mark", help="keep/exclude, tag, rate or annotate episodes")
+    s.add_argument("files", nargs="+", metavar="FILE")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--keep", action="store_true")
+    g.add_argument("--exclude", metavar="REASON")
+    s.add_argument("--tag", action="append", default=[], help="add a tag (repeatable)")
+    s.add_argument("--untag", action="append", default=[], help="remove a tag (repeatable)")
+    s.add_argument("--rating", type=_rating, help="0-5 (0 = unrated)")
+    s.add_argument("--note")
+    s.set_defaults(func=cmd_mark)
+
+    s = sub.add_parser("estimate-mu", help="re-estimate mu and write it back")
+    s.add_argument("specs", nargs="+", metavar="SPEC")
+    s.add_argument("--method", choices=("bc-crossfit", "smoothed"), default="bc-crossfit")
+    s.add_argument("--eps", type=float, default=0.1, help="smoothed: mass shared by the other actions")
+    s.add_argument("--k", type=int, default=5, help="bc-crossfit: folds")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--floor", type=float, default=1e-3, help="bc-crossfit: probability floor")
+    s.set_defaults(func=cmd_estimate_mu)
+
+    s = sub.add_parser("replay", help="re-simulate episodes and report deviations from their states")
+    s.add_argument("specs", nargs="+", metavar="SPEC")
+    s.add_argument("--tolerance", type=float, default=0.0, help="exit 1 above this deviation (default 0)")
+    s.set_defaults(func=cmd_replay)
+
+    s = sub.add_parser("export-minari", help="export kept episodes as a Minari dataset")
+    s.add_argument("specs", nargs="+", metavar="SPEC")
+    s.add_argument("--id", default="qwopkit/demos-v0", help="Minari dataset id")
+    s.add_argument("--path", help="Minari datasets root (default MINARI_DATASETS_PATH or ~/.minari/datasets)")
+    s.add_argument("--split")
+    s.add_argument("--part", choices=("train", "valid"), default="train")
+    s.add_argument("--include-excluded", action="store_true")
+    s.set_defaults(func=cmd_export_minari)
+
+    s = sub.add_parser("import-npz", help="import the seed's SB2 expert .npz files")
+    s.add_argument("files", nargs="+", metavar="NPZ")
+    s.add_argument("--out", required=True, help="destination folder")
+    s.add_argument("--player", help="default: the file name before its first _")
+    s.add_argument("--session", help="default: the file name after its first _")
+    s.add_argument("--eps", type=float, default=0.1, help="smoothing of the recorded mu")
+    s.add_argument("--force", action="store_true", help="overwrite existing episode files")
+    s.set_defaults(func=cmd_import_npz)
+    return p
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # Bad files among many are expected input: one line each, no source location.
+    if issubclass(category, EpisodeWarning):
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 1 failure, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    try:
+        return int(args.func(args) or 0)
+    except EpisodeError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except OSError as exc:
+        where = exc.filename or args.command
+        print(f"{PROG}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+    except ValueError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        print(f"{PROG}: error: {args.command}: {first}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

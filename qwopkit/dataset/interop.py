@@ -1,0 +1,202 @@
+"""Interop: export episodes as a Minari dataset; import the seed's SB2 expert `.npz` files.
+
+Export copies the core datasets, whose names are already Minari's (observations, actions,
+rewards, terminations, truncations, infos/*). Observation space Box(71,) float32, action space
+Discrete(11) in our action order; the evaluation environment is `qwopkit/QWOP-v0`.
+
+Import turns each episode of an `.npz` (obs, actions, rewards, episode_returns,
+episode_starts) into an episode file marked `imported`, with no raw state (docs/episode-format.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qwopkit.adapter.features import ACTION_NAMES, SEED_OBS_FIELDS, SEED_TO_ACTION
+
+from .episode import DEFAULT_MU_EPS, Episode
+from .mu import smoothed_mu
+from .progress import track
+from .reader import PathSpec, iter_episodes
+from .schema import (
+    GAME_ORIGINAL,
+    N_ACTIONS,
+    OBS_SIZE,
+    UNKNOWN_OUTCOME,
+    EpisodeError,
+    default_meta,
+)
+from .transitions import select_paths
+from .writer import write_episode
+
+NPZ_KEYS = ("obs", "actions", "rewards", "episode_returns", "episode_starts")
+X_COLUMNS = np.array([i for i, name in enumerate(SEED_OBS_FIELDS) if name.endswith(".x")])
+TORSO_X = SEED_OBS_FIELDS.index("torso.x")  # column 69
+UNITS_PER_METRE = 10.0
+# The seed stopped a run after 120 s; at its ~10 decisions per second a run this long was cut.
+SEED_TIME_LIMIT_DECISIONS = 1200
+DEFAULT_MINARI_ID = "qwopkit/demos-v0"
+
+
+# ----------------------------------------------------------------------------- Minari
+@contextlib.contextmanager
+def _minari_root(path: str | Path | None) -> Iterator[None]:
+    """Point Minari at `path` for the duration (it reads MINARI_DATASETS_PATH at each call)."""
+    if path is None:
+        yield
+        return
+    old = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(Path(path).resolve())
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MINARI_DATASETS_PATH", None)
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = old
+
+
+def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path: str | Path | None = None,
+                  split: str | None = None, part: str = "train", include_excluded: bool = False,
+                  description: str | None = None, progress: bool = False) -> Any:
+    """Export the kept episodes (of one split part, if given) to a new local Minari dataset.
+
+    :param path: Minari's datasets root (default: MINARI_DATASETS_PATH or ~/.minari/datasets).
+    Returns the `minari.MinariDataset`; load it again with `minari.load_dataset(dataset_id)`.
+    """
+    import gymnasium as gym
+    import minari
+    from minari.data_collector import EpisodeBuffer
+
+    import qwopkit  # noqa: F401  (registers qwopkit/QWOP-v0, the evaluation environment)
+
+    buffers = []
+    for ep in track(iter_episodes(select_paths(specs, split=split, part=part)), "reading episodes",
+                    enabled=progress):
+        if (not include_excluded and not ep.meta["kept"]) or ep.steps == 0:
+            continue
+        if ep.meta["observation_fields"] != list(SEED_OBS_FIELDS):
+            raise EpisodeError(ep.path, "only the seed's 71 observation features can be exported")
+        seed = ep.meta["seed"]
+        buffers.append(EpisodeBuffer(
+            id=len(buffers),
+            seed=None if seed < 0 else seed,
+            observations=ep.read("observations"),
+            actions=ep.read("actions").astype(np.int64),
+            rewards=ep.read("rewards"),
+            terminations=ep.read("terminations"),
+            truncations=ep.read("truncations"),
+            infos={"distance": ep.read("infos/distance"), "hud_time": ep.read("infos/hud_time")},
+        ))
+    if not buffers:
+        raise EpisodeError(dataset_id, "no kept episodes with decisions to export")
+    description = description or (
+        f"qwopkit episodes ({len(buffers)}). Actions index the action set "
+        f"{', '.join(f'{i} {n}' for i, n in enumerate(ACTION_NAMES))}; "
+        "observations are the seed's 71 features.")
+    with _minari_root(path), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Minari warns about every unset metadata field
+        try:
+            return minari.create_dataset_from_buffers(
+                dataset_id=dataset_id,
+                buffer=buffers,
+                eval_env="qwopkit/QWOP-v0",
+                algorithm_name="human demonstrations",
+                author="qwopkit",
+                description=description,
+                observation_space=gym.spaces.Box(-np.inf, np.inf, (OBS_SIZE,), np.float32),
+                action_space=gym.spaces.Discrete(N_ACTIONS),
+                data_format="hdf5",
+            )
+        except ValueError as exc:
+            raise EpisodeError(dataset_id, str(exc).splitlines()[0]) from None
+
+
+# ----------------------------------------------------------------------------- SB2 .npz import
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in NPZ_KEYS if k not in data.files]
+            if missing:
+                raise EpisodeError(path, f"missing array(s) {', '.join(missing)} (not an SB2 expert file)")
+            arrays = {k: data[k] for k in NPZ_KEYS}
+    except EpisodeError:
+        raise
+    except (OSError, ValueError, EOFError) as exc:  # zip or npy damage, pickled objects
+        first = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        raise EpisodeError(path, f"not a readable .npz file ({first})") from None
+    obs, actions = arrays["obs"], arrays["actions"].reshape(-1)
+    n = len(obs)
+    if obs.ndim != 2 or obs.shape[1] != OBS_SIZE:
+        raise EpisodeError(path, f"obs has shape {obs.shape}, expected (N, {OBS_SIZE})")
+    for key in ("actions", "rewards", "episode_starts"):
+        arr = actions if key == "actions" else arrays[key]
+        if len(arr) != n:
+            raise EpisodeError(path, f"length mismatch: {key} has {len(arr)} rows, obs has {n}")
+    if n == 0 or not arrays["episode_starts"][0]:
+        raise EpisodeError(path, "episode_starts must be True on the first row")
+    if not np.issubdtype(actions.dtype, np.integer) or actions.min() < 0 or actions.max() >= N_ACTIONS:
+        raise EpisodeError(path, "actions are not seed action indices 0-10")
+    arrays["actions"] = actions
+    return arrays
+
+
+def import_npz(npz_path: str | Path, out_folder: str | Path, *, player: str | None = None,
+               session: str | None = None, mu_eps: float = DEFAULT_MU_EPS,
+               overwrite: bool = False) -> list[Path]:
+    """Write each episode of a seed `.npz` as an episode file; returns the files written.
+
+    `player` and `session` default to the file name split at its first underscore
+    (kuro_try1.npz -> player "kuro", session "try1").
+    """
+    path = Path(npz_path)
+    data = _load_npz(path)
+    stem_player, _, stem_session = path.stem.partition("_")
+    player = player or stem_player
+    session = session or stem_session or "import"
+
+    obs = data["obs"].astype(np.float64)
+    torso_x = obs[:, TORSO_X].copy()
+    absolute = bool(np.any(np.abs(torso_x) > 1e-9))
+    if absolute:  # early recordings kept absolute x: make every x relative to the torso
+        obs[:, X_COLUMNS] -= torso_x[:, None]
+    actions = SEED_TO_ACTION[data["actions"]].astype(np.uint8)
+    starts = np.flatnonzero(data["episode_starts"])
+    ends = np.append(starts[1:], len(obs))
+
+    written = []
+    for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        t = int(b - a)
+        # SB2 files hold the observation before each action but none after the last one:
+        # the final observation repeats the last recorded one (only a bootstrap could read it,
+        # and these episodes end terminated, so none does).
+        ep_obs = np.vstack([obs[a:b], obs[b - 1:b]])
+        distance = (np.append(torso_x[a:b], torso_x[b - 1]) / UNITS_PER_METRE if absolute
+                    else np.full(t + 1, math.nan))
+        truncated = t >= SEED_TIME_LIMIT_DECISIONS
+        terminations = np.zeros(t, bool)
+        truncations = np.zeros(t, bool)
+        (truncations if truncated else terminations)[-1] = True
+        meta = default_meta(
+            player, session, i,
+            game=GAME_ORIGINAL, game_version="", start_time="",
+            state_fields=[], outcome="timeout" if truncated else UNKNOWN_OUTCOME,
+            distance=float(distance[-1]), hud_time=math.nan,
+            mu_method="smoothed", mu_params={"eps": mu_eps},
+            imported=True, source=path.name,
+        )
+        episode = Episode(
+            meta=meta, observations=ep_obs, actions=actions[a:b], rewards=data["rewards"][a:b],
+            terminations=terminations, truncations=truncations, mu=smoothed_mu(actions[a:b], mu_eps),
+            infos={"distance": distance, "hud_time": np.full(t + 1, math.nan)},
+        )
+        written.append(write_episode(episode, out_folder, overwrite=overwrite))
+    return written

@@ -1,0 +1,239 @@
+"""Writing episode files: whole episodes from memory, runs update by update, atomic rewrites.
+
+Every write goes to a temporary name in the destination folder (atomic.temp_path), is flushed
+and closed, then renamed to `<player>-<session>-<nnnn>.h5`: a crash leaves at most a hidden
+`.*.h5.tmp` file that no `*.h5` glob sees.
+
+Storage: per-decision datasets are contiguous and uncompressed (learners read them all, and
+fast); the raw per-update `state` and `keys` are chunked, resizable and gzip-compressed (they are
+the bulk of a file and are read only to recompute features or to re-simulate).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .atomic import fsync_path, publish, temp_path
+from .episode import DEFAULT_MU_EPS, Episode, RewardFn
+from .schema import (
+    RAW_DATASETS,
+    STATE_SIZE,
+    SUFFIX,
+    EpisodeError,
+    check_layout,
+    decode_attrs,
+    encode_attrs,
+    episode_filename,
+)
+
+RAW_CHUNK_ROWS = 512  # 512 states = 400 KB per chunk: within HDF5's default 1 MB chunk cache
+_RAW_FILTERS = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+
+
+def _create_raw(f: h5py.File, name: str, data: np.ndarray) -> h5py.Dataset:
+    # Resizable so that EpisodeWriter can append; chunked datasets cannot have 0-row chunks.
+    tail = data.shape[1:]
+    return f.create_dataset(name, data=data, maxshape=(None, *tail),
+                            chunks=(RAW_CHUNK_ROWS, *tail), **_RAW_FILTERS)
+
+
+def _write_decisions(f: h5py.File, episode: Episode) -> None:
+    for name, data in episode.arrays().items():
+        if name not in RAW_DATASETS:
+            f.create_dataset(name, data=data)
+
+
+def _write_attrs(f: h5py.File, meta: dict[str, Any]) -> None:
+    for key, value in encode_attrs(meta).items():
+        f.attrs[key] = value
+
+
+def destination(episode_meta: dict[str, Any], dest: str | Path) -> Path:
+    """The file an episode goes to: `dest` itself if it names a .h5 file, else a file in folder `dest`."""
+    dest = Path(dest)
+    if dest.suffix == SUFFIX:
+        return dest
+    return dest / episode_filename(episode_meta["player"], episode_meta["session"],
+                                   episode_meta["episode_index"])
+
+
+def write_episode(episode: Episode, dest: str | Path, *, overwrite: bool = False,
+                  fsync: bool = True) -> Path:
+    """Write a complete episode atomically; returns its path.
+
+    :param dest: a folder (the file is named `<player>-<session>-<nnnn>.h5`) or a `.h5` path.
+    :param overwrite: replace an existing file; otherwise an existing name is an EpisodeError.
+    :param fsync: force the data to disk before the rename (off only for bulk synthetic data).
+    """
+    final = destination(episode.meta, dest)
+    episode.check(final)
+    if final.exists() and not overwrite:
+        raise EpisodeError(final, "already exists (not overwritten)")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(final)
+    try:
+        with h5py.File(tmp, "w") as f:
+            _write_decisions(f, episode)
+            if episode.state is not None:
+                _create_raw(f, "state", episode.state)
+                _create_raw(f, "keys", episode.keys)
+            _write_attrs(f, episode.meta)
+        if fsync:
+            fsync_path(tmp)
+        publish(tmp, final, overwrite=overwrite)
+    except FileExistsError:
+        tmp.unlink(missing_ok=True)
+        raise EpisodeError(final, "already exists (not overwritten)") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return final
+
+
+class EpisodeWriter:
+    """Writes one run update by update into a temporary file, published by `finish()`.
+
+        with EpisodeWriter("data", player="kurodo", session="s1", episode_index=0,
+                           initial_state=engine.state()) as w:
+            for keys in ...:
+                engine.update(keys)
+                w.add_update(keys, engine.state())
+            w.finish()          # derives the decisions, writes them, renames
+
+    Leaving the block by an exception removes the temporary file (the run is lost, nothing else).
+    Rows are buffered and appended every `flush_every` updates, so memory stays small and the
+    data reaches the file during the run.
+    """
+
+    def __init__(self, folder: str | Path, *, player: str, session: str, episode_index: int,
+                 initial_state: np.ndarray, frame_skip: int = 3, seed: int | None = None,
+                 flush_every: int = 300, **meta: Any) -> None:
+        self.path = Path(folder) / episode_filename(player, session, episode_index)
+        if self.path.exists():
+            raise EpisodeError(self.path, "already exists (not overwritten)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._naming = {"player": player, "session": session, "episode_index": episode_index,
+                        "frame_skip": frame_skip, "seed": seed}
+        self._meta = meta
+        self._flush_every = flush_every
+        self._tmp = temp_path(self.path)
+        self._file: h5py.File | None = h5py.File(self._tmp, "w")
+        first = np.asarray(initial_state, dtype=np.float64).reshape(1, STATE_SIZE)
+        self._state = _create_raw(self._file, "state", first)
+        self._keys = _create_raw(self._file, "keys", np.zeros(0, dtype=np.uint8))
+        self._pending_states: list[np.ndarray] = []
+        self._pending_keys: list[int] = []
+        self.done = False
+
+    @property
+    def temp_file(self) -> Path:
+        return self._tmp
+
+    def add_update(self, keys: int, state: np.ndarray) -> None:
+        """Record one game update: the key mask held during it and the state after it."""
+        if self._file is None:
+            raise RuntimeError("the writer is closed")
+        self._pending_keys.append(int(keys))
+        self._pending_states.append(np.asarray(state, dtype=np.float64))
+        if len(self._pending_keys) >= self._flush_every:
+            self.flush()
+
+    def flush(self) -> None:
+        """Append buffered updates to the temporary file and flush it."""
+        if not self._pending_keys or self._file is None:
+            return
+        n, m = len(self._keys), len(self._pending_keys)
+        self._keys.resize((n + m,))
+        self._keys[n:] = np.array(self._pending_keys, dtype=np.uint8)
+        self._state.resize((n + m + 1, STATE_SIZE))
+        self._state[n + 1:] = np.stack(self._pending_states)
+        self._pending_keys.clear()
+        self._pending_states.clear()
+        self._file.flush()
+
+    def finish(self, outcome: str | None = None, reward_fn: RewardFn | None = None,
+               mu_eps: float = DEFAULT_MU_EPS) -> Path:
+        """Derive the decisions (Episode.from_updates), write them and the attributes, publish."""
+        if self._file is None:
+            raise RuntimeError("the writer is closed")
+        try:
+            self.flush()
+            episode = Episode.from_updates(self._state[:], self._keys[:], outcome=outcome,
+                                           reward_fn=reward_fn, mu_eps=mu_eps,
+                                           **self._naming, **self._meta)
+            episode.check(self.path)
+            _write_decisions(self._file, episode)
+            _write_attrs(self._file, episode.meta)
+            self._file.close()
+            self._file = None
+            fsync_path(self._tmp)
+            publish(self._tmp, self.path, overwrite=False)
+        except FileExistsError:
+            self.abort()
+            raise EpisodeError(self.path, "already exists (not overwritten)") from None
+        except BaseException:
+            self.abort()
+            raise
+        self.done = True
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the run: close and remove the temporary file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> EpisodeWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None or not self.done:
+            self.abort()
+
+
+def rewrite_episode(path: str | Path, *, datasets: dict[str, np.ndarray] | None = None,
+                    attrs: dict[str, Any] | None = None) -> None:
+    """Replace some datasets and root attributes of an episode file atomically.
+
+    A new file is built beside the old one (unchanged datasets copied by HDF5 with their
+    filters), checked, then renamed over it: a crash leaves the old file intact.
+    """
+    path = Path(path)
+    datasets = datasets or {}
+    tmp = temp_path(path)
+    try:
+        with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
+            for name in src:
+                if isinstance(src[name], h5py.Group):
+                    dst.create_group(name)
+                    for sub in src[name]:
+                        full = f"{name}/{sub}"
+                        if full not in datasets:
+                            src.copy(src[full], dst[name], sub)
+                elif name not in datasets:
+                    src.copy(src[name], dst, name)
+            for name, data in datasets.items():
+                dst.create_dataset(name, data=data)
+            for key, value in src.attrs.items():
+                dst.attrs[key] = value
+            meta = decode_attrs(dst.attrs)
+            meta.update(attrs or {})
+            _write_attrs(dst, meta)
+            shapes = {}
+            dtypes = {}
+            dst.visititems(lambda n, o: (shapes.__setitem__(n, o.shape), dtypes.__setitem__(n, o.dtype))
+                           if isinstance(o, h5py.Dataset) else None)
+            check_layout(shapes, dtypes, meta)
+        fsync_path(tmp)
+        publish(tmp, path, overwrite=True)
+    except ValueError as exc:
+        tmp.unlink(missing_ok=True)
+        raise EpisodeError(path, str(exc)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
