@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from qwopkit import __version__ as qwopkit_version
-from qwopkit.adapter.features import ACTION_KEYS, ACTION_NAMES, KEYS_TO_ACTION, SEED_OBS_FIELDS
+from qwopkit.adapter.features import ACTION_NAMES, SEED_OBS_FIELDS, action_of_keys
 from qwopkit.adapter.openqwop.layout import STATE_FIELDS
 
 FORMAT = "qwopkit-episode"
@@ -248,7 +248,8 @@ def decode_attrs(attrs: Mapping[str, Any], keys: tuple[str, ...] | None = None) 
     if isinstance(fmt, bytes):
         fmt = fmt.decode("utf-8", "replace")
     if fmt != FORMAT:
-        raise ValueError(f"not a {FORMAT} file (format attribute is {fmt!r})")
+        what = "no 'format' attribute" if fmt is None else f"format attribute is {fmt!r}"
+        raise ValueError(f"not a {FORMAT} file ({what})")
     version = attrs.get("format_version")
     if version != FORMAT_VERSION:
         raise ValueError(f"format version {version}; this qwopkit reads version {FORMAT_VERSION}")
@@ -325,18 +326,5 @@ def episode_filename(player: str, session: str, episode_index: int) -> str:
     return f"{_name_part(player)}-{_name_part(session)}-{episode_index:04d}{SUFFIX}"
 
 
-def _effective_action(mask: int) -> int:
-    # A mask outside the action set acts like one inside it: Q overrides W, O overrides P
-    # (engine._apply_keys), so drop the overridden key.
-    if mask in KEYS_TO_ACTION:
-        return KEYS_TO_ACTION[mask]
-    q, w, o, p = (int(a) for a in ACTION_KEYS[1:5])
-    if mask & q:
-        mask &= ~w
-    if mask & o:
-        mask &= ~p
-    return KEYS_TO_ACTION[mask]
-
-
-# Action index for each of the 16 key masks.
-MASK_TO_ACTION = np.array([_effective_action(m) for m in range(16)], dtype=np.uint8)
+# Action index for each of the 16 key masks (three or four keys act like two: Q beats W, O beats P).
+MASK_TO_ACTION = np.array([action_of_keys(m) for m in range(16)], dtype=np.uint8)
