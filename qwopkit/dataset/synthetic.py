@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from qwopkit.adapter.features import seed_observation
 from qwopkit.adapter.openqwop.engine import run_keys
 from qwopkit.adapter.openqwop.layout import STATE_INDEX, STATE_SIZE
 
 from .episode import Episode
 from .mu import smoothed_mu
-from .schema import N_ACTIONS, OBS_SIZE, default_meta
+from .schema import N_ACTIONS, OBS_SIZE, decision_bounds, default_meta
 
 
 def random_keys(rng: np.random.Generator, n_updates: int, hold: int = 3) -> np.ndarray:
@@ -51,17 +52,23 @@ def synthetic_episode(rng: np.random.Generator, *, player: str, session: str, in
     meta = default_meta(player, session, index, outcome="fell", frame_skip=frame_skip,
                         distance=float(rng.uniform(0, 100)), hud_time=steps * frame_skip / 30,
                         mu_params={"eps": 0.1})
-    if not with_state:
+    if with_state:
+        state = rng.standard_normal((n + 1, STATE_SIZE)).cumsum(0)
+        # Observations are the features of the states, as in a recording (validate --deep checks).
+        observations = seed_observation(state[decision_bounds(n, frame_skip)])
+    else:
         meta["state_fields"] = []
+        state = None
+        observations = rng.standard_normal((steps + 1, OBS_SIZE), dtype=np.float32)
     return Episode(
         meta=meta,
-        observations=rng.standard_normal((steps + 1, OBS_SIZE), dtype=np.float32),
+        observations=observations,
         actions=actions,
         rewards=rng.standard_normal(steps, dtype=np.float32),
         terminations=term,
         truncations=np.zeros(steps, bool),
         mu=smoothed_mu(actions),
         infos={"distance": np.linspace(0, 10, steps + 1), "hud_time": np.arange(steps + 1) * 0.1},
-        state=rng.standard_normal((n + 1, STATE_SIZE)).cumsum(0) if with_state else None,
+        state=state,
         keys=rng.integers(0, 16, n).astype(np.uint8) if with_state else None,
     )

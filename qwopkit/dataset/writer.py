@@ -19,6 +19,7 @@ import numpy as np
 
 from .atomic import fsync_path, publish, temp_path
 from .episode import DEFAULT_MU_EPS, Episode, RewardFn
+from .reader import file_layout
 from .schema import (
     RAW_DATASETS,
     STATE_SIZE,
@@ -224,11 +225,7 @@ def rewrite_episode(path: str | Path, *, datasets: dict[str, np.ndarray] | None 
             meta = decode_attrs(dst.attrs)
             meta.update(attrs or {})
             _write_attrs(dst, meta)
-            shapes = {}
-            dtypes = {}
-            dst.visititems(lambda n, o: (shapes.__setitem__(n, o.shape), dtypes.__setitem__(n, o.dtype))
-                           if isinstance(o, h5py.Dataset) else None)
-            check_layout(shapes, dtypes, meta)
+            check_layout(*file_layout(dst), meta)
         fsync_path(tmp)
         publish(tmp, path, overwrite=True)
     except ValueError as exc:
