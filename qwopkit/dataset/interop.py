@@ -14,6 +14,7 @@ import contextlib
 import math
 import os
 import warnings
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
             arrays = {k: data[k] for k in NPZ_KEYS}
     except EpisodeError:
         raise
-    except (OSError, ValueError, EOFError) as exc:  # zip or npy damage, pickled objects
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:  # zip/npy damage, pickles
         first = str(exc).splitlines()[0] if str(exc) else repr(exc)
         raise EpisodeError(path, f"not a readable .npz file ({first})") from None
     obs, actions = arrays["obs"], arrays["actions"].reshape(-1)

@@ -1,0 +1,146 @@
+"""Interop: Minari export loaded back by the real `minari`, and the seed's SB2 .npz import."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qwopkit.adapter.features import ACTION_NAMES, ACTION_TO_SEED, SEED_ACTION_NAMES, SEED_OBS_FIELDS
+from qwopkit.dataset import (
+    EpisodeError,
+    export_minari,
+    import_npz,
+    make_split,
+    mark,
+    read_episode,
+    resimulate,
+    validate_file,
+    write_episode,
+)
+from qwopkit.dataset.synthetic import engine_episode, random_keys
+
+X_COLUMNS = [i for i, n in enumerate(SEED_OBS_FIELDS) if n.endswith(".x")]
+SEED_DEMOS = Path(os.environ.get("QWOPKIT_SEED_DEMOS",
+                                 Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-demos"))
+
+
+def _npz(path, lengths, *, absolute, seed=0):
+    rng = np.random.default_rng(seed)
+    n = sum(lengths)
+    obs = rng.standard_normal((n, 71))
+    obs[:, 69] = np.linspace(2.5, 40.0, n) if absolute else 0.0
+    starts = np.zeros(n, bool)
+    starts[np.cumsum([0, *lengths[:-1]])] = True
+    np.savez(path, obs=obs, actions=rng.integers(0, 11, (n, 1)), rewards=rng.standard_normal(n),
+             episode_returns=np.zeros(len(lengths)), episode_starts=starts)
+    return path, obs
+
+
+def test_import_npz_with_absolute_x(tmp_path):
+    path, obs = _npz(tmp_path / "human_try9.npz", [5, 8], absolute=True)
+    files = import_npz(path, tmp_path / "out")
+    assert [f.name for f in files] == ["human-try9-0000.h5", "human-try9-0001.h5"]
+    raw = np.load(path)
+    second = read_episode(files[1])
+    assert second.steps == 8 and second.observations.shape == (9, 71)
+    rows = obs[5:13]
+    expected = rows.copy()
+    expected[:, X_COLUMNS] -= rows[:, 69:70]  # x relative to the torso, as in the seed's layout
+    np.testing.assert_allclose(second.observations[:-1], expected.astype(np.float32))
+    np.testing.assert_array_equal(second.observations[-1], second.observations[-2])
+    assert (second.observations[:, 69] == 0).all()
+    # Actions are mapped by key combination, never by index.
+    seed_actions = raw["actions"][5:13, 0]
+    assert [ACTION_NAMES[a] for a in second.actions] == [SEED_ACTION_NAMES[a] for a in seed_actions]
+    np.testing.assert_array_equal(second.rewards, raw["rewards"][5:13].astype(np.float32))
+    assert second.terminations[-1] and not second.truncations.any()
+    assert second.infos["distance"][0] == pytest.approx(rows[0, 69] / 10)
+    meta = second.meta
+    assert (meta["imported"], meta["game"], meta["source"], meta["outcome"]) == (
+        True, "qwop-original", "human_try9.npz", "unknown")
+    assert meta["state_fields"] == [] and second.state is None and second.keys is None
+    assert meta["mu_method"] == "smoothed" and second.mu[0, second.actions[0]] == pytest.approx(0.9)
+    validate_file(files[1], deep=True)
+    assert "no raw state" in resimulate(files[1]).reason
+
+
+def test_import_npz_with_relative_x_keeps_observations(tmp_path):
+    path, obs = _npz(tmp_path / "kuro_try9.npz", [4], absolute=False)
+    ep = read_episode(import_npz(path, tmp_path, player="kurodo", session="seed")[0])
+    assert (ep.meta["player"], ep.meta["session"]) == ("kurodo", "seed")
+    np.testing.assert_array_equal(ep.observations[:-1], obs.astype(np.float32))
+    assert math.isnan(ep.meta["distance"])
+
+
+def test_bad_npz_files(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, obs=np.zeros((3, 71)), actions=np.zeros((3, 1), int))
+    with pytest.raises(EpisodeError, match=r"bad.npz: missing array\(s\) rewards, episode_returns, "):
+        import_npz(bad, tmp_path)
+    short, _ = _npz(tmp_path / "short.npz", [3], absolute=False)
+    data = dict(np.load(short))
+    data["rewards"] = data["rewards"][:2]
+    np.savez(short, **data)
+    with pytest.raises(EpisodeError, match="length mismatch: rewards has 2 rows, obs has 3"):
+        import_npz(short, tmp_path)
+    noise = tmp_path / "noise.npz"
+    noise.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(EpisodeError, match="noise.npz: not a readable .npz file"):
+        import_npz(noise, tmp_path)
+    assert not list(tmp_path.glob("*.h5"))
+
+
+@pytest.fixture
+def seed_demos() -> Path:
+    if not (SEED_DEMOS / "kuro_try1.npz").exists():
+        pytest.skip(f"the seed's recordings are not at {SEED_DEMOS} (set QWOPKIT_SEED_DEMOS)")
+    return SEED_DEMOS
+
+
+def test_import_the_seeds_real_recordings(tmp_path, seed_demos):
+    for name in ("kuro_try1", "human_try1"):
+        raw = np.load(seed_demos / f"{name}.npz")
+        files = import_npz(seed_demos / f"{name}.npz", tmp_path)
+        assert len(files) == int(raw["episode_starts"].sum()) == 10
+        episodes = [read_episode(f) for f in files]
+        assert sum(e.steps for e in episodes) == len(raw["obs"])
+        actions = np.concatenate([e.actions for e in episodes])
+        np.testing.assert_array_equal(ACTION_TO_SEED[actions], raw["actions"][:, 0])
+        obs = np.concatenate([e.observations[:-1] for e in episodes])
+        assert np.abs(obs[:, 69]).max() == 0  # every import is in the seed's relative layout
+        for f in files:
+            validate_file(f, deep=True)
+
+
+def test_export_to_minari_and_load_it_back(tmp_path, monkeypatch):
+    import minari
+
+    data = tmp_path / "data"
+    rng = np.random.default_rng(5)
+    paths = [write_episode(engine_episode(random_keys(rng, 60), episode_index=i), data) for i in range(4)]
+    mark(paths[:1], exclude_reason="bad run")
+    root = tmp_path / "minari"
+    dataset = export_minari(data, "qwopkit/test-v0", path=root)
+    assert dataset.total_episodes == 3
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    loaded = minari.load_dataset("qwopkit/test-v0")
+    assert loaded.total_episodes == 3
+    assert loaded.total_steps == sum(read_episode(p).steps for p in paths[1:])
+    assert loaded.observation_space.shape == (71,) and loaded.observation_space.dtype == np.float32
+    assert loaded.action_space.n == 11
+    for got, path in zip(loaded.iterate_episodes(), paths[1:], strict=True):
+        ep = read_episode(path)
+        np.testing.assert_array_equal(got.observations, ep.observations)
+        np.testing.assert_array_equal(got.actions, ep.actions)
+        np.testing.assert_array_equal(got.rewards, ep.rewards)
+        np.testing.assert_array_equal(got.terminations, ep.terminations)
+        np.testing.assert_array_equal(got.infos["distance"], ep.infos["distance"])
+    with pytest.raises(EpisodeError, match="qwopkit/test-v0: .*already exists"):
+        export_minari(data, "qwopkit/test-v0", path=root)
+    make_split(data, "s", valid_fraction=0.5, seed=0)
+    valid = export_minari(data, "qwopkit/valid-v0", path=root, split="s", part="valid", include_excluded=True)
+    assert valid.total_episodes == 2
