@@ -49,7 +49,9 @@ def test_ls_info_and_filters(data):
     table = qwop_data("ls", "data", cwd=data).stdout
     assert "6 episode(s)" in table and "ann-s1-0000.h5" in table
     info = qwop_data("info", "data/ann-s1-0000.h5", cwd=data).stdout
-    assert "qwopkit-episode" in info and "(" in info and "observations" in info and "state" in info
+    ep = read_episode(data / "data" / "ann-s1-0000.h5")
+    assert "qwopkit-episode" in info
+    assert f"({ep.steps + 1}, 71)" in info and f"({len(ep.keys) + 1}, 99)" in info
 
 
 def test_validate_and_replay(data):

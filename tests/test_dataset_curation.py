@@ -163,3 +163,20 @@ def test_merge_copies_with_marks_and_skips_what_is_there(dataset, tmp_path_facto
     write_episode(clash, other)
     report = merge(other, out)
     assert len(report.errors) == 1 and "a different episode is already named" in report.errors[0]
+
+
+def _tag_all(args):
+    paths, tag = args
+    for p in paths:
+        mark([p], add_tags=[tag])
+    return tag
+
+
+def test_concurrent_markers_lose_nothing(dataset):
+    from concurrent.futures import ProcessPoolExecutor
+
+    folder, paths = dataset
+    with ProcessPoolExecutor(2) as pool:
+        assert sorted(pool.map(_tag_all, [(paths, "a"), (paths, "b")])) == ["a", "b"]
+    df = build_index(folder)
+    assert all(sorted(tags) == ["a", "b"] for tags in df["tags"])
