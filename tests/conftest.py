@@ -20,3 +20,26 @@ def seed_demos() -> Path:
     if not (path / "kuro_try1.npz").exists():
         pytest.skip(f"the seed's recordings are not at {path} (set QWOPKIT_SEED_DEMOS)")
     return path
+
+
+@pytest.fixture(scope="session")
+def x_display():
+    """A real X server (Xvfb) for the recorder's global key listener and a visible Chromium."""
+    import shutil
+    import subprocess
+    import time
+
+    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
+        pytest.skip("Xvfb and xdotool are needed (apt-get install xvfb xdotool)")
+    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()
+                  and not Path(f"/tmp/.X{n}-lock").exists())
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"Xvfb :{number} did not start")
+        time.sleep(0.05)
+    yield f":{number}"
+    server.terminate()
+    server.wait(5)

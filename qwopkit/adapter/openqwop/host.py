@@ -112,8 +112,13 @@ class GameHost:
     """
 
     def __init__(self, port: int = 0, seed: int = 0, host: str = "127.0.0.1",
-                 rate: float = ph.UPDATES_PER_SECOND, settle_updates: int = 90) -> None:
+                 rate: float = ph.UPDATES_PER_SECOND, settle_updates: int = 90,
+                 page_input: bool = True) -> None:
         self.seed = seed
+        # False when keys come from elsewhere (a global keyboard listener): the page's own key
+        # events would otherwise apply every key twice.
+        self.page_input = page_input
+        self.end_requested = threading.Event()  # a page asked to end the session (Esc)
         self.rate = rate
         self.settle_updates = settle_updates
         self._bind = (host, port)
@@ -355,7 +360,11 @@ class GameHost:
         try:
             msg = json.loads(message)
             kind = msg["type"]
-            if kind == "keys":
+            if kind == "end":
+                self.end_requested.set()
+            elif not self.page_input:
+                return
+            elif kind == "keys":
                 self.set_keys(int(msg["keys"]))
             elif kind in ("down", "up"):
                 key = str(msg["key"]).lower()

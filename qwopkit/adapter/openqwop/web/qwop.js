@@ -328,7 +328,7 @@
 
   function keyName(event) {
     const k = (event.key || "").toLowerCase();
-    if (k in KEY_BITS || k === "r" || k === " " || k.startsWith("arrow") || k === "home") return k;
+    if (k in KEY_BITS || k === "r" || k === " " || k.startsWith("arrow") || k === "home" || k === "escape") return k;
     if (event.code && event.code.startsWith("Key")) return event.code.slice(3).toLowerCase();
     return null;
   }
@@ -340,6 +340,7 @@
     if (page.mode === "replay") return replayKey(k, event.repeat);
     if (event.repeat) return; // held keys come from presses and releases, not auto-repeat
     if (k === "r") return send({ type: "restart" });
+    if (k === "escape") return send({ type: "end" }); // a recording session ends on Esc
     if (!(k in KEY_BITS) || page.localKeys & KEY_BITS[k]) return;
     page.localKeys |= KEY_BITS[k];
     send({ type: "down", key: k });

@@ -1,0 +1,183 @@
+"""`qwop-record`: record people (or scripted bots) playing, one HDF5 episode per run.
+
+    qwop-record --player kurodo                  # you play in the Chromium window
+    qwop-record --bot stride --episodes 3        # a bot types real keys into the same window
+
+Keys come from a global keyboard listener (pynput) by default, or from the page's own key
+events with `--keys page`. A run ends by a fall, a finish or the time limit and is written at
+once; R restarts (the unfinished run is kept as aborted unless --drop-aborted); Esc, closing the
+window or Ctrl-C ends the session, which then prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..adapter.openqwop.physics import UPDATES_PER_SECOND
+
+ERROR = "qwop-record: error:"
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="qwop-record", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--player", help="who plays (default: bot-NAME with --bot); "
+                                         "'bot:NAME' is short for --bot NAME")
+    parser.add_argument("--bot", metavar="NAME", help="a scripted player (stride, shuffle, flail) "
+                                                      "that presses real keys")
+    parser.add_argument("--out", default="data", type=Path, help="folder for episode files (data/)")
+    parser.add_argument("--episodes", type=int, metavar="N", help="stop after N runs are written")
+    parser.add_argument("--frame-skip", type=int, default=3, help="updates per decision (3)")
+    parser.add_argument("--seed", type=int, default=0, help="game seed, stored in every episode (0)")
+    parser.add_argument("--time-limit", type=float, default=120.0, metavar="SECONDS",
+                        help="HUD seconds before a run ends as a timeout (120)")
+    parser.add_argument("--keys", choices=("pynput", "page"), default="pynput",
+                        help="global keyboard listener (default) or the page's key events")
+    parser.add_argument("--session", help="session name (default: the UTC start time)")
+    parser.add_argument("--drop-aborted", action="store_true", help="do not keep runs cut short by R")
+    parser.add_argument("--headless", action="store_true", help="no browser window (pynput still "
+                                                                 "needs an X display)")
+    parser.add_argument("--port", type=int, default=0, help="port of the game host (0: a free one)")
+    args = parser.parse_args(argv)
+    if args.player and args.player.startswith("bot:"):
+        if args.bot and args.bot != args.player[4:]:
+            parser.error("--player bot:NAME and --bot disagree")
+        args.bot = args.player[4:]
+        args.player = None
+    if args.bot:
+        from ..adapter.openqwop.bots import get_bot
+
+        try:
+            args.program = get_bot(args.bot)
+        except ValueError as err:
+            parser.error(f"--bot: {err}")
+        args.player = args.player or f"bot-{args.bot}"
+        if args.keys == "page":
+            parser.error("--bot types real keys through pynput: it needs --keys pynput")
+    if not args.player:
+        parser.error("--player is required (or --bot NAME)")
+    if args.episodes is not None and args.episodes < 1:
+        parser.error(f"--episodes must be at least 1, got {args.episodes}")
+    if args.frame_skip < 1:
+        parser.error(f"--frame-skip must be at least 1, got {args.frame_skip}")
+    if args.time_limit <= 0:
+        parser.error(f"--time-limit must be positive, got {args.time_limit}")
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out: {args.out} exists and is not a folder")
+    args.session = args.session or datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return args
+
+
+def _interrupt(signum, frame):  # SIGTERM ends the session like Ctrl-C: the current run is kept
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    needs_x = args.keys == "pynput" or not args.headless
+    if needs_x and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        print(f"{ERROR} no X display (DISPLAY is not set): run under a desktop or Xvfb", file=sys.stderr)
+        return 2
+
+    from ..adapter.browser import BrowserError, BrowserGame, open_browser
+    from ..adapter.openqwop.host import GameHost
+    from .keyboard import BotKeyboard, PynputKeys
+    from .session import RunRecorder
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    recorder = RunRecorder(args.out, args.player, args.session, frame_skip=args.frame_skip,
+                           seed=args.seed, time_limit=int(round(args.time_limit * UPDATES_PER_SECOND)),
+                           drop_aborted=args.drop_aborted)
+    host = GameHost(port=args.port, seed=args.seed, page_input=args.keys == "page")
+    ticks = host.subscribe()
+    keys = bot = driver = None
+    status = 0
+    complete = False  # True once --episodes runs are written: later ticks belong to no run
+    try:
+        host.start()
+        if args.keys == "pynput":
+            keys = PynputKeys(lambda kind, name, when: _on_key(host, kind, name)).start()
+        driver = open_browser(headless=args.headless)
+        BrowserGame(driver, host.url).wait_until_connected(timeout=20)
+        host.restart()  # the first recorded run starts now, with the page showing it
+        if args.bot:
+            bot = BotKeyboard(host, args.program).start()
+        who = f"bot {args.bot}" if args.bot else args.player
+        print(f"qwop-record: recording {who} into {args.out}/ (session {args.session}); "
+              f"R restarts, Esc or closing the window ends", flush=True)
+        complete = _record(recorder, host, ticks, driver, args.episodes)
+    except KeyboardInterrupt:
+        pass
+    except (BrowserError, RuntimeError, OSError) as exc:
+        print(f"{ERROR} {exc}", file=sys.stderr)
+        status = 1
+    finally:
+        if bot is not None:
+            bot.stop()
+        if not complete:
+            _drain(recorder, ticks)
+            recorder.end_run("aborted")
+        if keys is not None:
+            keys.stop()
+        if driver is not None:
+            driver.quit()
+        host.stop()
+    print(f"qwop-record: {recorder.summary.line()}")
+    return status
+
+
+def _on_key(host, kind: str, name: str) -> None:
+    if name == "r":
+        if kind == "down":
+            host.restart()
+    elif name == "esc":
+        if kind == "down":
+            host.end_requested.set()
+    else:
+        (host.press if kind == "down" else host.release)(name)
+
+
+def _record(recorder, host, ticks: queue.Queue, driver, episodes: int | None) -> bool:
+    """Feed ticks to the recorder until the session ends; True if it ended by --episodes."""
+    from selenium.common.exceptions import WebDriverException
+
+    next_window_check = time.monotonic()
+    while not host.end_requested.is_set():
+        try:
+            tick = ticks.get(timeout=0.25)
+        except queue.Empty:
+            tick = None
+        if tick is not None and tick.run >= 1:  # run 0 played before the page was ready
+            if recorder.on_tick(tick) == "restart":
+                host.restart()
+            if episodes is not None and recorder.summary.runs >= episodes:
+                return True
+        if time.monotonic() >= next_window_check:  # closing the window ends the session
+            next_window_check = time.monotonic() + 0.5
+            try:
+                if not driver.window_handles:
+                    return False
+            except WebDriverException:
+                return False
+    return False
+
+
+def _drain(recorder, ticks: queue.Queue) -> None:
+    """Hand the recorder the updates still queued, so a run ended by Ctrl-C keeps them."""
+    while True:
+        try:
+            tick = ticks.get_nowait()
+        except queue.Empty:
+            return
+        if tick.run >= 1:
+            recorder.on_tick(tick)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

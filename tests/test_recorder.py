@@ -1,0 +1,214 @@
+"""The recorder: run boundaries (unit), and qwop-record end to end under Xvfb with real keys."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qwopkit.adapter.openqwop import Engine, O, P, Q, W
+from qwopkit.adapter.openqwop.host import Tick
+from qwopkit.dataset import read_episode, resimulate, validate_file
+from qwopkit.recorder.session import RunRecorder, next_episode_index
+
+BROWSER = Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()
+needs_browser = pytest.mark.skipif(not BROWSER, reason="needs /usr/bin/chromium and /usr/bin/chromedriver")
+
+
+def ticks_of(run: int, keys: list[int]) -> list[Tick]:
+    """The ticks a host would publish for one run played with `keys` (spawn tick first)."""
+    engine = Engine()
+    out = [Tick(run, 0, 0, engine.state(), engine.status, 0.0)]
+    for n, k in enumerate(keys, start=1):
+        status = engine.update(k)
+        out.append(Tick(run, n, k, engine.state(), status, 0.0))
+        if status != "running":
+            break
+    return out
+
+
+# ----------------------------------------------------------------------------- unit: RunRecorder
+def test_a_fall_is_written_at_once(tmp_path):
+    recorder = RunRecorder(tmp_path, "ann", "s1")
+    results = [recorder.on_tick(t) for t in ticks_of(1, ([Q | P] * 12 + [W | O] * 12) * 5)]
+    assert results[-1] == "written" and results.count("written") == 1
+    [path] = recorder.summary.files
+    assert path.name == "ann-s1-0000.h5"
+    episode = read_episode(path)
+    assert episode.meta["outcome"] == "fell" and episode.meta["player"] == "ann"
+    assert resimulate(path).max_deviation == 0.0
+
+
+def test_time_limit_writes_a_timeout_and_asks_for_a_restart(tmp_path):
+    recorder = RunRecorder(tmp_path, "ann", "s1", time_limit=30)
+    results = [recorder.on_tick(t) for t in ticks_of(1, [0] * 100)]
+    assert results.index("restart") == 30  # the tick of update 30
+    assert read_episode(recorder.summary.files[0]).meta["outcome"] == "timeout"
+
+
+def test_a_restart_keeps_the_cut_run_as_aborted_unless_dropped(tmp_path):
+    for drop, expected in ((False, ["aborted"]), (True, [])):
+        folder = tmp_path / str(drop)
+        recorder = RunRecorder(folder, "ann", "s1", drop_aborted=drop)
+        for tick in ticks_of(1, [O] * 20) + ticks_of(2, [])[:1]:
+            recorder.on_tick(tick)
+        assert [read_episode(p).meta["outcome"] for p in recorder.summary.files] == expected
+        assert recorder.recording  # run 2 has begun
+
+
+def test_runs_not_seen_from_their_spawn_are_not_recorded(tmp_path):
+    recorder = RunRecorder(tmp_path, "ann", "s1")
+    for tick in ticks_of(1, [Q] * 10)[5:]:
+        recorder.on_tick(tick)
+    assert not recorder.recording and recorder.end_run("aborted") is None
+
+
+def test_episode_numbers_continue_after_existing_files(tmp_path):
+    (tmp_path / "ann-s1-0000.h5").write_bytes(b"x")
+    (tmp_path / "ann-s1-0001.h5").write_bytes(b"x")
+    assert next_episode_index(tmp_path, "ann", "s1") == 2
+    assert next_episode_index(tmp_path, "bob", "s1") == 0
+
+
+# ----------------------------------------------------------------------------- end to end
+def start_recorder(display: str, out: Path, *args: str) -> subprocess.Popen:
+    env = dict(os.environ, DISPLAY=display, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "qwopkit.recorder.cli", "--out", str(out), *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()  # printed once the page is live and the first run started
+    if "recording" not in line:
+        proc.kill()
+        pytest.fail(f"qwop-record did not start: {line!r} {proc.stderr.read()}")
+    return proc
+
+
+def xdotool(display: str, *args: str) -> None:
+    subprocess.run(["xdotool", *args], env=dict(os.environ, DISPLAY=display), check=True)
+
+
+def key_changes(keys: np.ndarray) -> list[tuple[int, int]]:
+    """(update index, new mask) wherever the held mask changes, starting from 0."""
+    changes, held = [], 0
+    for i, k in enumerate(keys):
+        if k != held:
+            changes.append((i, int(k)))
+            held = k
+    return changes
+
+
+@needs_browser
+def test_typed_keys_are_recorded_in_order_and_resimulate_exactly(x_display, tmp_path):
+    # Each step holds its keys for >= 0.2 s (6 updates), so none can fall between two updates.
+    script = [("q", "down", 0.3), ("p", "down", 0.25), ("q", "up", 0.2), ("o", "down", 0.3),
+              ("p", "up", 0.2), ("o", "up", 0.2), ("w", "down", 0.25), ("w", "up", 0.3)]
+    proc = start_recorder(x_display, tmp_path, "--player", "typist", "--episodes", "1",
+                          "--time-limit", "4")
+    typed, held, started = [], 0, time.monotonic()
+    for key, kind, pause in script:
+        xdotool(x_display, "keydown" if kind == "down" else "keyup", key)
+        bit = {"q": Q, "w": W, "o": O, "p": P}[key]
+        held = held | bit if kind == "down" else held & ~bit
+        typed.append((time.monotonic() - started, held))
+        time.sleep(pause)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    [path] = sorted(tmp_path.glob("*.h5"))
+    episode = read_episode(path)
+    assert episode.meta["outcome"] in ("timeout", "fell")
+    changes = key_changes(episode.keys)
+    # Nothing lost, nothing reordered: the log's sequence of masks is exactly the typed one.
+    assert [mask for _, mask in changes] == [mask for _, mask in typed[: len(changes)]]
+    assert len(changes) == len(typed) or episode.meta["outcome"] == "fell"
+    # Timing: the gaps between changes match the typed gaps within 2 updates (67 ms).
+    log_gaps = np.diff([u for u, _ in changes]) / 30.0
+    typed_gaps = np.diff([t for t, _ in typed[: len(changes)]])
+    assert np.abs(log_gaps - typed_gaps).max() <= 2 / 30 + 0.01
+    assert resimulate(path).max_deviation == 0.0
+    assert "1 runs" in out
+
+
+@needs_browser
+def test_bot_session_writes_runs_that_validate(x_display, tmp_path):
+    proc = start_recorder(x_display, tmp_path, "--bot", "flail", "--episodes", "2")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    paths = sorted(tmp_path.glob("*.h5"))
+    assert [p.name[:-8] for p in paths] == ["bot_flail-", "bot_flail-"] or len(paths) == 2
+    for path in paths:
+        validate_file(path)
+        assert read_episode(path).meta["outcome"] == "fell"
+        assert resimulate(path).max_deviation == 0.0
+    assert "2 runs (0 finished, 2 fell" in out
+
+
+@needs_browser
+def test_r_restarts_and_keeps_the_cut_run_as_aborted(x_display, tmp_path):
+    proc = start_recorder(x_display, tmp_path, "--player", "ann", "--episodes", "2",
+                          "--time-limit", "1.5")
+    xdotool(x_display, "keydown", "o")
+    time.sleep(0.5)
+    xdotool(x_display, "keyup", "o")
+    xdotool(x_display, "key", "r")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    outcomes = [read_episode(p).meta["outcome"] for p in sorted(tmp_path.glob("*.h5"))]
+    assert outcomes == ["aborted", "timeout"]
+
+
+@needs_browser
+def test_escape_ends_the_session(x_display, tmp_path):
+    proc = start_recorder(x_display, tmp_path, "--player", "ann", "--drop-aborted")
+    time.sleep(0.5)
+    xdotool(x_display, "key", "Escape")
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "0 runs" in out and not list(tmp_path.glob("*.h5"))  # the cut run was dropped
+
+
+@needs_browser
+def test_ctrl_c_writes_the_current_run_as_aborted(x_display, tmp_path):
+    proc = start_recorder(x_display, tmp_path, "--bot", "shuffle")
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    [path] = sorted(tmp_path.glob("*.h5"))
+    episode = read_episode(path)
+    assert episode.meta["outcome"] == "aborted" and episode.meta["hud_time"] > 1.0
+    assert resimulate(path).max_deviation == 0.0
+    assert "Traceback" not in err
+
+
+@needs_browser
+def test_kill_9_loses_only_the_run_in_progress(x_display, tmp_path):
+    proc = start_recorder(x_display, tmp_path, "--bot", "shuffle", "--time-limit", "1")
+    deadline = time.monotonic() + 20
+    while len(list(tmp_path.glob("*.h5"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # well inside the next run
+    proc.kill()
+    proc.wait(10)
+    written = sorted(tmp_path.glob("*.h5"))
+    assert len(written) >= 2
+    for path in written:  # every run finished before the kill is a valid file
+        validate_file(path)
+        assert read_episode(path).meta["outcome"] == "timeout"
+    # The interrupted run left no file under a final name (at most a hidden temporary one).
+    leftovers = [p.name for p in tmp_path.iterdir() if p not in written]
+    assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers)
+
+
+def test_bad_flags_are_one_line_errors(tmp_path):
+    for args, message in ((["--episodes", "0", "--player", "a"], "--episodes must be at least 1"),
+                          (["--bot", "nobody"], "--bot: unknown bot 'nobody'"),
+                          ([], "--player is required"),
+                          (["--bot", "stride", "--keys", "page"], "needs --keys pynput")):
+        proc = subprocess.run([sys.executable, "-m", "qwopkit.recorder.cli", "--out", str(tmp_path), *args],
+                              capture_output=True, text=True)
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
