@@ -177,3 +177,22 @@ def test_cli_bad_input_is_one_line_not_a_traceback(tmp_path):
     assert r.stderr == f"qwop-data: error: {tmp_path / 'none-*.h5'}: no episode files match\n"
     r = _cli("mark", str(tmp_path / "p-s-0000.h5"), "--rating", "9", cwd=tmp_path)
     assert r.returncode == 2 and "must be 0-5" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_transitions_skip_a_file_found_bad_while_reading(tmp_path):
+    # Its observations are fine (so the first pass counts it) but its mu is short: the second
+    # pass must skip it and reuse its rows for the next file.
+    good = [_good(tmp_path, 0, steps=5), _good(tmp_path, 2, steps=7)]
+    bad = _good(tmp_path, 1, steps=6)
+    with h5py.File(bad, "r+") as f:
+        del f["mu"]
+        f["mu"] = np.zeros((2, 11), np.float32)
+    with pytest.warns(EpisodeWarning, match="length mismatch: mu"):
+        data = to_transitions(tmp_path)
+    assert data.paths == good and len(data) == 12
+    episodes = load_episodes(good)
+    np.testing.assert_array_equal(data.observations, np.concatenate([e.observations[:-1] for e in episodes]))
+    following = np.concatenate([e.observations[1:] for e in episodes])
+    np.testing.assert_array_equal(data.next_observations, following)
+    np.testing.assert_array_equal(data.mu, np.concatenate([e.mu for e in episodes]))
+    assert data.episode.tolist() == [0] * 5 + [1] * 7

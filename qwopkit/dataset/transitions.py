@@ -53,28 +53,46 @@ def select_paths(specs: PathSpec, *, split: str | None = None, part: str = "trai
     return [p for p in paths if p.resolve() in members]
 
 
-_ATTRS = ("kept", "rating", "observation_fields")
+_ATTRS = ("kept", "rating", "observation_fields")  # decode_attrs adds format and version
 _DATASETS = ("observations", "actions", "rewards", "terminations", "truncations", "mu")
 
 
 def _scan(path: Path, marks: dict[str, dict]) -> tuple[dict, int]:
-    """Attributes (with marks) and decision count of one file, checked. Raises EpisodeError.
+    """Attributes (with marks) and decision count of one file. Raises EpisodeError.
 
-    Reads 3 attributes instead of all 26, and no arrays yet: loading is two passes (scan, then
-    read straight into the preallocated output) because per-episode buffers and a final
-    concatenation cost more than opening each file twice.
+    Loading is two passes: this scan, then reading straight into the preallocated output. The
+    scan reads 5 attributes instead of all 26 and opens only `observations`: per-file overhead,
+    not bytes, limits loading many episodes (docs/dataset.md). The other datasets are checked
+    when they are read.
     """
     f = open_h5(path)
     try:
         with f:
             meta = decode_attrs(f.attrs, _ATTRS)
-            shapes = {k: v.shape for k, v in dataset_ids(f, _DATASETS).items()}
-        t = check_decisions(shapes, len(meta["observation_fields"]))
+            shape = dataset_ids(f, ("observations",))["observations"].shape
+        t = check_decisions({"observations": shape}, len(meta["observation_fields"]))
     except ValueError as exc:
         raise EpisodeError(path, str(exc)) from None
     except (OSError, RuntimeError) as exc:
         raise EpisodeError(path, f"unreadable ({h5_reason(exc)})") from None
     return apply_marks(meta, marks.get(path.name, {})), t
+
+
+def _read(path: Path, t: int, obs: np.ndarray, out: dict[str, np.ndarray], off: int) -> None:
+    """Read one episode's T decisions into the outputs at row `off`. Raises EpisodeError."""
+    try:
+        with open_h5(path) as f:
+            ids = dataset_ids(f, _DATASETS)
+            check_decisions({k: v.shape for k, v in ids.items()}, obs.shape[1])
+            if ids["actions"].shape != (t,):
+                raise ValueError("changed while loading")
+            read_into(ids["observations"], obs[off:off + t + 1])
+            for name, arr in out.items():
+                read_into(ids[name], arr[off:off + t])
+    except ValueError as exc:
+        raise EpisodeError(path, str(exc)) from None
+    except (OSError, RuntimeError) as exc:
+        raise EpisodeError(path, f"unreadable ({h5_reason(exc)})") from None
 
 
 def to_transitions(specs: PathSpec, *, split: str | None = None, part: str = "train",
@@ -107,27 +125,29 @@ def to_transitions(specs: PathSpec, *, split: str | None = None, part: str = "tr
         if t:
             chosen.append((path, t))
 
-    m = sum(t for _, t in chosen)
+    capacity = sum(t for _, t in chosen)
     d = len(fields) if fields else 0
     # One spare row: each episode's T+1 observations are read in place, and its last row is
     # then overwritten by the next episode's first.
-    obs = np.empty((m + 1, d), np.float32)
-    out = {"actions": np.empty(m, np.int64), "rewards": np.empty(m, np.float32),
-           "terminations": np.empty(m, bool), "truncations": np.empty(m, bool),
-           "mu": np.empty((m, N_ACTIONS), np.float32)}
-    next_obs = np.empty((m, d), np.float32)
-    off = 0
+    obs = np.empty((capacity + 1, d), np.float32)
+    out = {"actions": np.empty(capacity, np.int64), "rewards": np.empty(capacity, np.float32),
+           "terminations": np.empty(capacity, bool), "truncations": np.empty(capacity, bool),
+           "mu": np.empty((capacity, N_ACTIONS), np.float32)}
+    next_obs = np.empty((capacity, d), np.float32)
+    loaded: list[tuple[Path, int]] = []
+    m = 0
     for path, t in chosen:
         try:
-            with open_h5(path) as f:
-                ids = dataset_ids(f, _DATASETS)
-                read_into(ids["observations"], obs[off:off + t + 1])
-                for name, arr in out.items():
-                    read_into(ids[name], arr[off:off + t])
-        except (ValueError, OSError, RuntimeError) as exc:  # changed between the two passes
-            raise EpisodeError(path, f"changed while loading ({exc})") from None
-        next_obs[off:off + t] = obs[off + 1:off + t + 1]
-        off += t
+            _read(path, t, obs, out, m)
+        except EpisodeError as exc:  # a file whose other datasets are bad: skipped, rows reused
+            warnings.warn(str(exc), EpisodeWarning, stacklevel=2)
+            continue
+        next_obs[m:m + t] = obs[m + 1:m + t + 1]
+        loaded.append((path, t))
+        m += t
+    out = {k: v[:m] for k, v in out.items()}
+    next_obs = next_obs[:m]
+    chosen = loaded
 
     return Transitions(
         observations=obs[:m],
