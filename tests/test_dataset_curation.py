@@ -180,3 +180,33 @@ def test_concurrent_markers_lose_nothing(dataset):
         assert sorted(pool.map(_tag_all, [(paths, "a"), (paths, "b")])) == ["a", "b"]
     df = build_index(folder)
     assert all(sorted(tags) == ["a", "b"] for tags in df["tags"])
+
+
+def test_attribute_cache_is_used_until_a_file_changes(dataset, monkeypatch):
+    import qwopkit.dataset.index as index_module
+    import qwopkit.dataset.transitions as transitions_module
+    from qwopkit.dataset.cache import CACHE_FILE
+
+    folder, paths = dataset
+    first = build_index(folder)
+    assert (folder / CACHE_FILE).exists()
+
+    def no_reading(path, keys):
+        raise AssertionError(f"{path} was read despite the cache")
+
+    monkeypatch.setattr(index_module, "read_attrs", no_reading)
+    monkeypatch.setattr(transitions_module, "read_attrs", no_reading)
+    assert build_index(folder).equals(first)
+    assert len(to_transitions(folder)) == first["steps"].sum()
+    mark(paths[:1], rating=5)  # marks are applied after the cache, never cached
+    assert build_index(folder).set_index("file").loc[paths[0].name, "rating"] == 5
+    monkeypatch.undo()
+
+    # A changed file is read again (a rewrite gives it a new inode, size or time).
+    replacement = synthetic_episode(np.random.default_rng(7), player="zed", session="s1", index=0, steps=3)
+    write_episode(replacement, paths[0], overwrite=True)
+    row = build_index(folder).set_index("file").loc[paths[0].name]
+    assert (row.player, row.steps) == ("zed", 3)
+    # A damaged cache costs time, not correctness.
+    (folder / CACHE_FILE).write_text("{broken")
+    assert build_index(folder)["player"].tolist() == build_index(folder, cache=False)["player"].tolist()

@@ -76,13 +76,13 @@ def publish(tmp: Path, final: Path, *, overwrite: bool) -> None:
     fsync_dir(final.parent)
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to `path` via a temporary file and `os.replace`."""
+def write_json_atomic(path: Path, data: Any, *, indent: int | None = 1) -> None:
+    """Write JSON to `path` via a temporary file and `os.replace` (compact with indent=None)."""
     path = Path(path)
     tmp = temp_path(path)
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True, ensure_ascii=False)
+            json.dump(data, fh, indent=indent, sort_keys=True, ensure_ascii=False)
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())

@@ -1,7 +1,8 @@
-"""The index: one DataFrame row per episode, read from root attributes only (fast on thousands).
+"""The index: one DataFrame row per episode, from root attributes only (fast on thousands).
 
-The index does not read arrays, so it does not catch every damaged file: `validate` does.
-Files whose attributes cannot be read are skipped with a warning.
+The index reads attributes and the shape of `observations`, through the attribute cache
+(cache.py), and no arrays: it does not catch every damaged file (`validate` does). Files whose
+attributes cannot be read are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -13,48 +14,46 @@ from typing import Any
 
 import pandas as pd
 
+from .cache import AttrCache
 from .curation import apply_marks, marks_for
 from .progress import track
-from .reader import PathSpec, h5_reason, open_h5, resolve_paths
-from .schema import EpisodeError, EpisodeWarning, decode_attrs
+from .reader import PathSpec, read_attrs, resolve_paths
+from .schema import EpisodeError, EpisodeWarning
 
 COLUMNS = ["path", "file", "player", "session", "index", "start_time", "outcome", "distance",
            "hud_time", "steps", "kept", "exclude_reason", "tags", "rating", "note", "mu_method",
            "imported", "game", "frame_skip"]
-_ATTRS = ("player", "session", "episode_index", "start_time", "outcome", "distance", "hud_time",
-          "kept", "exclude_reason", "tags", "rating", "note", "mu_method", "imported", "game", "frame_skip")
+_KEYS = ("player", "session", "episode_index", "start_time", "outcome", "distance", "hud_time",
+         "kept", "exclude_reason", "tags", "rating", "note", "mu_method", "imported", "game", "frame_skip",
+         "obs_shape", "observation_fields")  # the last two: steps, and for to_transitions' later use
 
 
-def index_row(path: str | Path, *, marks: bool = True) -> dict[str, Any]:
+def index_row(path: str | Path, *, marks: bool = True, cache: AttrCache | None = None) -> dict[str, Any]:
     """One episode's index row. Raises EpisodeError."""
     path = Path(path)
-    f = open_h5(path)
-    try:
-        with f:
-            meta = decode_attrs(f.attrs, _ATTRS)
-            actions = f.get("actions")
-            if actions is None:
-                raise ValueError("missing dataset 'actions'")
-            steps = actions.shape[0]
-    except ValueError as exc:
-        raise EpisodeError(path, str(exc)) from None
-    except (OSError, RuntimeError, KeyError) as exc:
-        raise EpisodeError(path, f"unreadable ({h5_reason(exc)})") from None
+    meta = (cache or AttrCache(enabled=False)).get(path, _KEYS, read_attrs)
     if marks:
         meta = apply_marks(meta, marks_for(path))
-    meta["index"] = meta.pop("episode_index")
-    return {"path": str(path), "file": path.name, "steps": steps, **meta}
+    row = {k: v for k, v in meta.items() if k not in ("episode_index", "obs_shape", "observation_fields")}
+    return {"path": str(path), "file": path.name, "index": meta["episode_index"],
+            "steps": meta["obs_shape"][0] - 1, **row}
 
 
-def build_index(specs: PathSpec, *, marks: bool = True, progress: bool = False) -> pd.DataFrame:
-    """A DataFrame with one row per readable episode (columns: COLUMNS); bad files warn and skip."""
+def build_index(specs: PathSpec, *, marks: bool = True, cache: bool = True,
+                progress: bool = False) -> pd.DataFrame:
+    """A DataFrame with one row per readable episode (columns: COLUMNS); bad files warn and skip.
+
+    :param cache: use and update the folders' attribute caches (cache.py); off reads every file.
+    """
     rows = []
     paths = resolve_paths(specs)
+    attr_cache = AttrCache(enabled=cache)
     for path in track(paths, "indexing", total=len(paths), enabled=progress):
         try:
-            rows.append(index_row(path, marks=marks))
+            rows.append(index_row(path, marks=marks, cache=attr_cache))
         except EpisodeError as exc:
             warnings.warn(str(exc), EpisodeWarning, stacklevel=2)
+    attr_cache.save()
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["start_time"] = pd.to_datetime(df["start_time"], utc=True, errors="coerce", format="ISO8601")
     return df

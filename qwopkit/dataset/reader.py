@@ -108,6 +108,24 @@ def read_into(dsid: h5py.h5d.DatasetID, out: np.ndarray) -> None:
         dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
 
 
+def read_attrs(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Some root attributes of a file, decoded, after checking its format and version.
+
+    The pseudo-key "obs_shape" gives the shape of `observations` (T+1, D). Raises EpisodeError.
+    """
+    f = open_h5(path)
+    try:
+        with f:
+            out = decode_attrs(f.attrs, tuple(k for k in keys if k != "obs_shape"))
+            if "obs_shape" in keys:
+                out["obs_shape"] = list(dataset_ids(f, ("observations",))["observations"].shape)
+    except ValueError as exc:
+        raise EpisodeError(path, str(exc)) from None
+    except (OSError, RuntimeError, KeyError) as exc:
+        raise EpisodeError(path, f"unreadable ({h5_reason(exc)})") from None
+    return out
+
+
 class EpisodeFile:
     """An open, checked episode file. Attributes are decoded at once, arrays read on demand.
 

@@ -254,7 +254,7 @@ def decode_attrs(attrs: Mapping[str, Any], keys: tuple[str, ...] | None = None) 
     if version != FORMAT_VERSION:
         raise ValueError(f"format version {version}; this qwopkit reads version {FORMAT_VERSION}")
     meta: dict[str, Any] = {}
-    for key in keys or tuple(ATTR_KINDS):
+    for key in tuple(ATTR_KINDS) if keys is None else keys:
         if key not in attrs:
             raise ValueError(f"missing attribute {key!r}")
         meta[key] = decode_attr(key, ATTR_KINDS[key], attrs[key])

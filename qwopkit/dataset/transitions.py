@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import AttrCache
 from .curation import apply_marks, read_marks
-from .reader import PathSpec, dataset_ids, h5_reason, open_h5, read_into, resolve_paths
-from .schema import N_ACTIONS, EpisodeError, EpisodeWarning, check_decisions, decode_attrs
+from .reader import PathSpec, dataset_ids, h5_reason, open_h5, read_attrs, read_into, resolve_paths
+from .schema import N_ACTIONS, EpisodeError, EpisodeWarning, check_decisions
 from .splits import common_folder, split_members
 
 
@@ -53,28 +54,23 @@ def select_paths(specs: PathSpec, *, split: str | None = None, part: str = "trai
     return [p for p in paths if p.resolve() in members]
 
 
-_ATTRS = ("kept", "rating", "observation_fields")  # decode_attrs adds format and version
+_KEYS = ("kept", "rating", "observation_fields", "obs_shape")
 _DATASETS = ("observations", "actions", "rewards", "terminations", "truncations", "mu")
 
 
-def _scan(path: Path, marks: dict[str, dict]) -> tuple[dict, int]:
+def _scan(path: Path, marks: dict[str, dict], cache: AttrCache) -> tuple[dict, int]:
     """Attributes (with marks) and decision count of one file. Raises EpisodeError.
 
     Loading is two passes: this scan, then reading straight into the preallocated output. The
-    scan reads 5 attributes instead of all 26 and opens only `observations`: per-file overhead,
-    not bytes, limits loading many episodes (docs/dataset.md). The other datasets are checked
-    when they are read.
+    scan goes through the attribute cache and opens only `observations` on a miss: per-file
+    overhead, not bytes, limits loading many episodes (docs/dataset.md). The other datasets are
+    checked when they are read.
     """
-    f = open_h5(path)
+    meta = cache.get(path, _KEYS, read_attrs)
     try:
-        with f:
-            meta = decode_attrs(f.attrs, _ATTRS)
-            shape = dataset_ids(f, ("observations",))["observations"].shape
-        t = check_decisions({"observations": shape}, len(meta["observation_fields"]))
+        t = check_decisions({"observations": tuple(meta["obs_shape"])}, len(meta["observation_fields"]))
     except ValueError as exc:
         raise EpisodeError(path, str(exc)) from None
-    except (OSError, RuntimeError) as exc:
-        raise EpisodeError(path, f"unreadable ({h5_reason(exc)})") from None
     return apply_marks(meta, marks.get(path.name, {})), t
 
 
@@ -97,22 +93,24 @@ def _read(path: Path, t: int, obs: np.ndarray, out: dict[str, np.ndarray], off: 
 
 def to_transitions(specs: PathSpec, *, split: str | None = None, part: str = "train",
                    splits_folder: str | Path | None = None, include_excluded: bool = False,
-                   min_rating: int = 0) -> Transitions:
+                   min_rating: int = 0, cache: bool = True) -> Transitions:
     """Load the transitions of the kept episodes (all with `include_excluded`).
 
     :param split: name of a split in splits.json; only its `part` ("train" or "valid") is loaded.
     :param splits_folder: where splits.json is; default the folder holding all the episodes.
     :param min_rating: leave out episodes rated below this (0 keeps unrated ones).
+    :param cache: use and update the folders' attribute caches (cache.py).
     Bad files are skipped with a warning.
     """
     chosen: list[tuple[Path, int]] = []
     fields: list[str] | None = None
     folder_marks: dict[Path, dict[str, dict]] = {}
+    attr_cache = AttrCache(enabled=cache)
     for path in select_paths(specs, split=split, part=part, splits_folder=splits_folder):
         try:
             if path.parent not in folder_marks:
                 folder_marks[path.parent] = read_marks(path.parent)
-            meta, t = _scan(path, folder_marks[path.parent])
+            meta, t = _scan(path, folder_marks[path.parent], attr_cache)
         except EpisodeError as exc:
             warnings.warn(str(exc), EpisodeWarning, stacklevel=2)
             continue
@@ -124,6 +122,7 @@ def to_transitions(specs: PathSpec, *, split: str | None = None, part: str = "tr
             raise EpisodeError(path, "observation fields differ from the other episodes'")
         if t:
             chosen.append((path, t))
+    attr_cache.save()
 
     capacity = sum(t for _, t in chosen)
     d = len(fields) if fields else 0
