@@ -10,6 +10,7 @@ from .curation import mark, read_marks
 from .episode import Episode
 from .index import build_index, filter_index
 from .interop import export_minari, import_npz
+from .merge import MergeReport, merge
 from .mu import SoftmaxRegression, crossfit_mu, estimate_mu, smoothed_mu
 from .reader import (
     EpisodeFile,
@@ -38,7 +39,8 @@ __all__ = [
     "FORMAT", "FORMAT_VERSION", "Episode", "EpisodeError", "EpisodeFile", "EpisodeWarning",
     "EpisodeWriter", "ResimReport", "SoftmaxRegression", "Transitions", "build_index", "crossfit_mu",
     "default_meta", "episode_filename", "estimate_mu", "export_minari", "filter_index", "import_npz",
-    "iter_episodes", "load_episodes", "make_split", "mark", "open_episode", "read_episode",
+    "iter_episodes", "load_episodes", "make_split", "mark", "merge", "MergeReport", "open_episode",
+    "read_episode",
     "read_marks", "read_splits", "resimulate", "resolve_paths", "rewrite_episode", "smoothed_mu",
     "split_members", "to_transitions", "validate", "validate_file", "write_episode",
 ]

@@ -19,11 +19,14 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from .schema import N_ACTIONS, EpisodeError
+
+if TYPE_CHECKING:
+    from .reader import PathSpec
 
 DEFAULT_EPS = 0.1
 DEFAULT_FOLDS = 5
@@ -148,9 +151,10 @@ def crossfit_mu(episodes: Sequence[tuple[np.ndarray, np.ndarray]], *, k: int = D
     return out, folds
 
 
-def estimate_mu(specs: Any, method: str = "bc-crossfit", *, eps: float = DEFAULT_EPS, k: int = DEFAULT_FOLDS,
-                seed: int = 0, floor: float = DEFAULT_FLOOR, factory: ClassifierFactory | None = None,
-                classifier_name: str | None = None, progress: bool = False) -> list[Path]:
+def estimate_mu(specs: PathSpec, method: str = "bc-crossfit", *, eps: float = DEFAULT_EPS,
+                k: int = DEFAULT_FOLDS, seed: int = 0, floor: float = DEFAULT_FLOOR,
+                factory: ClassifierFactory | None = None, classifier_name: str | None = None,
+                progress: bool = False) -> list[Path]:
     """Re-estimate mu for every episode the specs name and write it back (atomically, per file).
 
     The method and its parameters go into the `mu_method` / `mu_params` attributes. Bad files
