@@ -216,3 +216,25 @@ def test_arrays_are_read_lazily(tmp_path):
         assert isinstance(ep["state"], h5py.Dataset)
         assert ep["state"][::30].shape[1] == 99
         assert ep.steps == ep.shapes["actions"][0] and ep.updates == ep.shapes["keys"][0]
+
+
+def test_next_episode_index_counts_finished_and_unfinished_files(tmp_path):
+    from qwopkit.dataset import next_episode_index
+
+    assert next_episode_index(tmp_path, "bot:x", "s1") == 0
+    for i in (0, 3):
+        ep = synthetic_episode(np.random.default_rng(i), player="bot:x", session="s1", index=i, steps=2)
+        write_episode(ep, tmp_path)
+    assert next_episode_index(tmp_path, "bot:x", "s1") == 4
+    assert next_episode_index(tmp_path, "bot:x", "s2") == 0
+    (tmp_path / ".bot_x-s1-0007.1a2b3c4d.h5.tmp").write_bytes(b"")  # a run being recorded
+    assert next_episode_index(tmp_path, "bot:x", "s1") == 8
+
+
+def test_unknown_attributes_are_refused_not_dropped(tmp_path):
+    with pytest.raises(ValueError, match="unknown episode attributes: colour"):
+        default_meta("p", "s", 0, colour="red")
+    ep = synthetic_episode(np.random.default_rng(0), player="p", session="s", index=0, steps=2)
+    ep.meta["colour"] = "red"
+    with pytest.raises(EpisodeError, match="unknown attributes: colour"):
+        write_episode(ep, tmp_path)

@@ -33,7 +33,7 @@ from .schema import (
 )
 from .splits import make_split, read_splits, split_members
 from .transitions import Transitions, to_transitions
-from .writer import EpisodeWriter, rewrite_episode, write_episode
+from .writer import EpisodeWriter, next_episode_index, rewrite_episode, write_episode
 
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "Episode", "EpisodeError", "EpisodeFile", "EpisodeWarning",
@@ -42,5 +42,5 @@ __all__ = [
     "iter_episodes", "load_episodes", "make_split", "mark", "merge", "MergeReport", "open_episode",
     "read_episode",
     "read_marks", "read_splits", "resimulate", "resolve_paths", "rewrite_episode", "smoothed_mu",
-    "split_members", "to_transitions", "validate", "validate_file", "write_episode",
+    "split_members", "to_transitions", "validate", "validate_file", "write_episode", "next_episode_index",
 ]

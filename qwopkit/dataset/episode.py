@@ -154,17 +154,16 @@ class Episode:
             # An aborted run is cut short from outside the game: like a time limit, not a terminal state.
             (terminations if outcome in TERMINAL_OUTCOMES else truncations)[-1] = True
 
-        attrs = default_meta(
-            player, session, episode_index,
-            frame_skip=frame_skip,
-            seed=NO_SEED if seed is None else int(seed),
-            outcome=outcome,
-            distance=float(state[-1, _DISTANCE]),
-            hud_time=float(state[-1, _HUD_TIME]),
-            mu_method="smoothed",
-            mu_params={"eps": mu_eps},
-        )
-        attrs.update(meta)
+        derived = {
+            "frame_skip": frame_skip,
+            "seed": NO_SEED if seed is None else int(seed),
+            "outcome": outcome,
+            "distance": float(state[-1, _DISTANCE]),
+            "hud_time": float(state[-1, _HUD_TIME]),
+            "mu_method": "smoothed",
+            "mu_params": {"eps": mu_eps},
+        }
+        attrs = default_meta(player, session, episode_index, **{**derived, **meta})
         return cls(
             meta=attrs,
             observations=seed_observation(state[b]),

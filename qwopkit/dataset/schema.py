@@ -158,6 +158,9 @@ def check_meta(meta: Mapping[str, Any]) -> None:
     missing = [k for k in ATTR_KINDS if k not in meta]
     if missing:
         raise ValueError(f"missing attributes: {', '.join(missing)}")
+    unknown = [k for k in meta if k not in ATTR_KINDS]
+    if unknown:  # they would not be written: refuse rather than drop them silently
+        raise ValueError(f"unknown attributes: {', '.join(unknown)}")
     if meta["format"] != FORMAT:
         raise ValueError(f"format is {meta['format']!r}, not {FORMAT!r}")
     if meta["format_version"] != FORMAT_VERSION:

@@ -11,6 +11,8 @@ the bulk of a file and are read only to recompute features or to re-simulate).
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,16 @@ def destination(episode_meta: dict[str, Any], dest: str | Path) -> Path:
         return dest
     return dest / episode_filename(episode_meta["player"], episode_meta["session"],
                                    episode_meta["episode_index"])
+
+
+def next_episode_index(folder: str | Path, player: str, session: str) -> int:
+    """The first episode index after every file of this player and session in `folder`
+    (finished or still being written), so that a recorder never reuses a name."""
+    prefix = episode_filename(player, session, 0)[: -len("0000" + SUFFIX)]
+    pattern = re.compile(rf"^\.?{re.escape(prefix)}(\d+)(\.h5$|\.[0-9a-f]+\.h5\.tmp$)")
+    indices = [int(m.group(1)) for name in (os.listdir(folder) if Path(folder).is_dir() else [])
+               if (m := pattern.match(name))]
+    return max(indices, default=-1) + 1
 
 
 def write_episode(episode: Episode, dest: str | Path, *, overwrite: bool = False,
