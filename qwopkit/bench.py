@@ -1,4 +1,4 @@
-"""Benchmarks that print figures: `qwop-bench env` (or `python -m qwopkit.bench env`).
+"""Benchmarks that print figures: `qwop-bench env|record|dataset` (or `python -m qwopkit.bench`).
 
 env: raw engine updates/s, env actions/s (frame_skip 3, random actions, resets included) and
 BipedalWalker-v3 steps/s under the same protocol, measured in one process on one core, then the
@@ -84,11 +84,23 @@ def bench_env(seconds: float) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="qwop-bench", description="Print benchmark figures.")
-    parser.add_argument("what", choices=["env"], help="which benchmark to run")
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
+    parser.add_argument("what", choices=["env", "record", "dataset"], help="which benchmark to run")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="length of each measurement (env: 5, record: 20)")
     args = parser.parse_args(argv)
     if args.what == "env":
-        bench_env(args.seconds)
+        bench_env(args.seconds or 5.0)
+    elif args.what == "record":
+        if not os.environ.get("DISPLAY"):
+            parser.error("record: needs an X display for the key listener (set DISPLAY; Xvfb works)")
+        from .recorder.bench import bench_record
+
+        bench_record(args.seconds or 20.0)
+    else:
+        from .dataset.bench import run_index_bench, run_transitions_bench
+
+        run_index_bench()
+        run_transitions_bench()
 
 
 if __name__ == "__main__":

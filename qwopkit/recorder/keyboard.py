@@ -89,10 +89,12 @@ class BotKeyboard:
     session decides how many runs it records).
     """
 
-    def __init__(self, host: GameHost, program: KeyProgram, pause: float = 0.5) -> None:
+    def __init__(self, host: GameHost, program: KeyProgram, pause: float = 0.5,
+                 on_press: Callable[[str, float], None] | None = None) -> None:
         self.host = host
         self.program = program
         self.pause = pause
+        self.on_press = on_press  # told (key, time.monotonic()) just before each press is sent
         self._ticks: queue.Queue[Tick] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._play, name="qwop-bot", daemon=True)
@@ -117,6 +119,8 @@ class BotKeyboard:
             nonlocal held
             for name, bit in KEY_BITS.items():
                 if mask & bit and not held & bit:
+                    if self.on_press is not None:
+                        self.on_press(name, time.monotonic())
                     typist.press(name)
                 elif held & bit and not mask & bit:
                     typist.release(name)
