@@ -22,6 +22,7 @@ from qwopkit.adapter.env import forward_velocity_reward
 from qwopkit.adapter.features import seed_observation
 from qwopkit.adapter.openqwop.layout import STATE_INDEX
 
+from .mu import smoothed_mu
 from .schema import (
     DECISION_DATASETS,
     MASK_TO_ACTION,
@@ -122,8 +123,6 @@ class Episode:
         `outcome` defaults to what the last state's flags say (finished / fell), else "aborted";
         pass "timeout" for a run stopped by the time limit. `meta` overrides other attributes.
         """
-        from .mu import smoothed_mu  # mu builds on this module's episodes
-
         state = np.asarray(state, dtype=np.float64)
         keys = np.asarray(keys, dtype=np.uint8)
         n = len(keys)
