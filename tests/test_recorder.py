@@ -71,7 +71,7 @@ def test_runs_not_seen_from_their_spawn_are_not_recorded(tmp_path):
 
 def test_episode_numbers_continue_after_existing_files(tmp_path):
     (tmp_path / "ann-s1-0000.h5").write_bytes(b"x")
-    (tmp_path / "ann-s1-0001.h5").write_bytes(b"x")
+    (tmp_path / ".ann-s1-0001.0badc0de.h5.tmp").write_bytes(b"x")  # left by a kill -9
     assert next_episode_index(tmp_path, "ann", "s1") == 2
     assert next_episode_index(tmp_path, "bob", "s1") == 0
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from ..adapter.openqwop.host import Tick
 from ..adapter.openqwop.layout import STATE_INDEX
 from ..dataset import EpisodeWriter
-from ..dataset.schema import episode_filename, now_iso
+from ..dataset.schema import now_iso
+from ..dataset.writer import next_episode_index
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,6 @@ class SessionSummary:
         return (f"{self.runs} runs ({self.finishes} finished, {self.falls} fell, {self.timeouts} "
                 f"timed out, {self.aborted} aborted); best distance {best_d}; best HUD time {best_t}; "
                 f"{len(self.files)} files written")
-
-
-def next_episode_index(folder: Path, player: str, session: str) -> int:
-    """The first episode number not yet used by this player and session in `folder`."""
-    index = 0
-    while (folder / episode_filename(player, session, index)).exists():
-        index += 1
-    return index
 
 
 class RunRecorder:
