@@ -7,9 +7,10 @@ one chunk of its block allocator, so one float32 view over that chunk plus a pre
 reads every position, angle and velocity in a single numpy gather, with the same float32 values
 the getters return.
 
-This depends on the compiled library's memory layout, so it is never trusted blindly: at every
-reset `BodyView.verify` compares the view against the SWIG getters for every body, and the
-engine falls back to the getters (with one warning) if anything differs.
+This depends on the compiled library's memory layout, so it is never trusted blindly: the first
+view of a process is checked field by field against the SWIG getters (`BodyView.verify`), every
+view checks that its bodies share one allocator chunk, and the engine falls back to the getters
+(with one warning) if anything differs.
 """
 
 from __future__ import annotations
@@ -76,10 +77,16 @@ class BodyView:
 
 
 def make_body_view(world, bodies) -> BodyView | None:
-    """A verified view, or None (and one warning per process) when the layout does not match."""
+    """A view onto `bodies`, or None (and one warning per process) when the layout does not match.
+
+    The layout is a property of the compiled library, so the full check against the getters runs
+    on the first view of a process; later views only need their bodies to share a chunk."""
+    global _layout_ok
     try:
         view = BodyView(world, bodies)
-        if view.verify():
+        if _layout_ok is None:
+            _layout_ok = view.verify()
+        if _layout_ok:
             return view
     except (ValueError, TypeError, AttributeError):
         pass
@@ -91,4 +98,5 @@ def make_body_view(world, bodies) -> BodyView | None:
     return None
 
 
+_layout_ok: bool | None = None  # set by the first full verification in this process
 _warned = False
