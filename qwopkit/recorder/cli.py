@@ -74,10 +74,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum, frame):  # SIGTERM ends the session like Ctrl-C: the current run is kept
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     needs_x = args.keys == "pynput" or not args.headless
@@ -90,11 +86,18 @@ def main(argv: list[str] | None = None) -> int:
     from .keyboard import BotKeyboard, PynputKeys
     from .session import RunRecorder
 
-    signal.signal(signal.SIGTERM, _interrupt)
     recorder = RunRecorder(args.out, args.player, args.session, frame_skip=args.frame_skip,
                            seed=args.seed, time_limit=int(round(args.time_limit * UPDATES_PER_SECOND)),
                            drop_aborted=args.drop_aborted)
     host = GameHost(port=args.port, seed=args.seed, page_input=args.keys == "page")
+
+    # Ctrl-C and SIGTERM end the session like Esc: the handler only sets a flag that the loop
+    # polls, so no exception can land inside a lock, a queue or a file write.
+    def request_end(signum, frame) -> None:
+        host.end_requested.set()
+
+    signal.signal(signal.SIGINT, request_end)
+    signal.signal(signal.SIGTERM, request_end)
     ticks = host.subscribe()
     keys = bot = driver = None
     status = 0
@@ -105,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             keys = PynputKeys(lambda kind, name, when: _on_key(host, kind, name)).start()
         driver = open_browser(headless=args.headless)
         BrowserGame(driver, host.url).wait_until_connected(timeout=20)
+        if host.end_requested.is_set():  # interrupted while starting up
+            raise KeyboardInterrupt
         host.restart()  # the first recorded run starts now, with the page showing it
         if args.bot:
             bot = BotKeyboard(host, args.program).start()
