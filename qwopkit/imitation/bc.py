@@ -1,0 +1,256 @@
+"""Behaviour cloning: fit the ACER policy's `pi` head to recorded decisions.
+
+    data = load_demos("data/*.h5")                       # kept episodes, split by episode
+    result = train_bc(data.train_obs, data.train_actions, data.valid_obs, data.valid_actions)
+    result.policy                                         # an ACERPolicy (rl/policy.py)
+
+The loss is the cross-entropy of the recorded actions under pi minus `ent_coef` times pi's
+entropy (the bonus keeps the clone from becoming certain where the data is ambiguous). Adam on
+minibatches; after every epoch the validation cross-entropy is measured and training stops
+when it has not improved for `patience` epochs; the weights of the best epoch are kept. The
+network's input standardisation is set from the training observations first. The Q head is
+not trained here (the fine-tuner learns it).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from torch.nn import functional as F  # noqa: N812 (torch's convention)
+from tqdm import tqdm
+
+from qwopkit.adapter.features import ACTION_NAMES
+from qwopkit.dataset import EpisodeError, read_splits, to_transitions
+from qwopkit.dataset.splits import common_folder
+from qwopkit.rl.policy import SEED_NET_ARCH, ACERPolicy
+
+N_ACTIONS = len(ACTION_NAMES)
+
+
+@dataclass
+class BCConfig:
+    """Hyperparameters of behaviour cloning (docs/imitation.md says how they were chosen)."""
+
+    lr: float = 1e-3
+    batch_size: int = 256
+    max_epochs: int = 500
+    patience: int = 40
+    ent_coef: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    net_arch: tuple[int, ...] = SEED_NET_ARCH
+    threads: int = 1  # torch threads while training: one is fastest for a net this small
+
+
+@dataclass
+class BCResult:
+    """A trained policy and how training went (one dict per epoch in `history`)."""
+
+    policy: ACERPolicy
+    history: list[dict[str, float]]
+    best_epoch: int
+    stopped_early: bool
+
+
+def make_policy(obs_dim: int, net_arch: Sequence[int] = SEED_NET_ARCH) -> ACERPolicy:
+    """A fresh ACERPolicy for `obs_dim`-dimensional observations and the 11 actions."""
+    obs_space = spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
+    return ACERPolicy(obs_space, spaces.Discrete(N_ACTIONS), ACERPolicy._dummy_schedule,
+                      net_arch=list(net_arch))
+
+
+def _loss(policy: ACERPolicy, obs: th.Tensor, actions: th.Tensor,
+          ent_coef: float) -> tuple[th.Tensor, th.Tensor]:
+    """(loss to minimise, cross-entropy) on one batch."""
+    logits = policy.pi(policy.latent(obs))
+    ce = F.cross_entropy(logits, actions)
+    entropy = -(F.softmax(logits, -1) * F.log_softmax(logits, -1)).sum(-1).mean()
+    return ce - ent_coef * entropy, ce
+
+
+@th.no_grad()
+def predict_logits(policy: ACERPolicy, obs: np.ndarray, batch: int = 8192) -> np.ndarray:
+    """pi's logits for many observations, in batches."""
+    policy.set_training_mode(False)
+    out = [policy.pi(policy.latent(th.as_tensor(obs[i:i + batch], dtype=th.float32)))
+           for i in range(0, len(obs), batch)]
+    return th.cat(out).numpy() if out else np.zeros((0, N_ACTIONS), np.float32)
+
+
+def cross_entropy(policy: ACERPolicy, obs: np.ndarray, actions: np.ndarray) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of the policy on recorded decisions."""
+    logits = th.as_tensor(predict_logits(policy, obs))
+    y = th.as_tensor(actions, dtype=th.long)
+    return float(F.cross_entropy(logits, y)), float((logits.argmax(-1) == y).float().mean())
+
+
+def train_bc(train_obs: np.ndarray, train_actions: np.ndarray, valid_obs: np.ndarray | None = None,
+             valid_actions: np.ndarray | None = None, config: BCConfig | None = None,
+             progress: bool = False) -> BCResult:
+    """Clone (obs, action) pairs into a new ACERPolicy; early stopping needs a validation set.
+
+    Without one, training runs `max_epochs` and keeps the last weights.
+    """
+    config = config or BCConfig()
+    if len(train_actions) == 0:
+        raise EpisodeError("--demos", "no decisions to learn from")
+    threads = th.get_num_threads()
+    th.set_num_threads(config.threads)
+    try:
+        return _train(train_obs, train_actions, valid_obs, valid_actions, config, progress)
+    finally:
+        th.set_num_threads(threads)
+
+
+def _train(train_obs: np.ndarray, train_actions: np.ndarray, valid_obs: np.ndarray | None,
+           valid_actions: np.ndarray | None, config: BCConfig, progress: bool) -> BCResult:
+    th.manual_seed(config.seed)
+    policy = make_policy(train_obs.shape[1], config.net_arch)
+    policy.set_normalization(train_obs.mean(0), train_obs.std(0))
+    optimizer = th.optim.Adam(policy.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    obs = th.as_tensor(train_obs, dtype=th.float32)
+    actions = th.as_tensor(train_actions, dtype=th.long)
+    has_valid = valid_obs is not None and valid_actions is not None and len(valid_actions) > 0
+    generator = th.Generator().manual_seed(config.seed)
+
+    history: list[dict[str, float]] = []
+    best = (np.inf, 0, copy.deepcopy(policy.state_dict()))
+    bar = tqdm(range(1, config.max_epochs + 1), desc="behaviour cloning", unit="epoch",
+               disable=None if progress else True, leave=False)
+    stopped_early = False
+    for epoch in bar:
+        policy.set_training_mode(True)
+        order = th.randperm(len(actions), generator=generator)
+        total, n = 0.0, 0
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start:start + config.batch_size]
+            loss, ce = _loss(policy, obs[idx], actions[idx], config.ent_coef)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += ce.item() * len(idx)
+            n += len(idx)
+        row = {"epoch": epoch, "train_loss": total / n}
+        if has_valid:
+            row["valid_loss"], row["valid_accuracy"] = cross_entropy(policy, valid_obs, valid_actions)
+            if row["valid_loss"] < best[0]:
+                best = (row["valid_loss"], epoch, copy.deepcopy(policy.state_dict()))
+            bar.set_postfix(valid_loss=f"{row['valid_loss']:.3f}", valid_acc=f"{row['valid_accuracy']:.3f}")
+        history.append(row)
+        if has_valid and epoch - best[1] >= config.patience:
+            stopped_early = True
+            break
+    bar.close()
+    if has_valid:
+        policy.load_state_dict(best[2])
+    policy.set_training_mode(False)
+    return BCResult(policy, history, best[1] if has_valid else len(history), stopped_early)
+
+
+# ----------------------------------------------------------------------------- demonstrations
+@dataclass
+class Demos:
+    """Kept decisions split by episode into train and valid parts."""
+
+    train_obs: np.ndarray
+    train_actions: np.ndarray
+    valid_obs: np.ndarray
+    valid_actions: np.ndarray
+    train_episodes: list[str] = field(default_factory=list)
+    valid_episodes: list[str] = field(default_factory=list)
+    split: dict[str, Any] = field(default_factory=dict)  # how the split was made
+
+
+def _n_valid(n: int, fraction: float) -> int:
+    """Episodes for validation: the rounded fraction, at least one and leaving one for training."""
+    return min(max(int(round(fraction * n)), 1), n - 1)
+
+
+def load_demos(specs: str | Path | Sequence[str | Path], *, split: str | None = None,
+               valid_fraction: float = 0.2, seed: int = 0) -> Demos:
+    """Load the kept episodes' decisions and split them by episode.
+
+    :param split: a named split of the episodes' splits.json (`qwop-data split`); without one a
+        seeded split by episode is made in memory (nothing is written into the data folder).
+    """
+    if split is not None:
+        train = to_transitions(specs, split=split, part="train")
+        valid = to_transitions(specs, split=split, part="valid")
+        if len(train) == 0:
+            raise EpisodeError(f"split {split!r}", "no kept decisions in its train part")
+        if len(valid) == 0:
+            raise EpisodeError(f"split {split!r}", "no kept decisions in its valid part")
+        folder = common_folder(train.paths + valid.paths)
+        how = {"name": split, **{k: v for k, v in read_splits(folder).get(split, {}).items()
+                                 if k in ("by", "seed", "valid_fraction")}}
+        return Demos(train.observations, train.actions, valid.observations, valid.actions,
+                     [str(p) for p in train.paths], [str(p) for p in valid.paths], how)
+
+    if not 0 < valid_fraction < 1:
+        raise EpisodeError("--valid", f"must be in (0, 1), got {valid_fraction}")
+    data = to_transitions(specs)
+    n = len(data.paths)
+    if n < 2:
+        raise EpisodeError("--demos", f"needs at least 2 kept episodes with decisions (train and valid "
+                           f"by episode), found {n}")
+    order = sorted(range(n), key=lambda i: str(data.paths[i]))
+    perm = np.random.default_rng(seed).permutation(n)
+    valid_ids = sorted(order[i] for i in perm[:_n_valid(n, valid_fraction)])
+    in_valid = np.isin(data.episode, valid_ids)
+    return Demos(
+        data.observations[~in_valid], data.actions[~in_valid],
+        data.observations[in_valid], data.actions[in_valid],
+        [str(p) for i, p in enumerate(data.paths) if i not in valid_ids],
+        [str(data.paths[i]) for i in valid_ids],
+        {"name": None, "by": "episode", "seed": seed, "valid_fraction": valid_fraction},
+    )
+
+
+def confusion(actions: np.ndarray, predicted: np.ndarray, n: int = N_ACTIONS) -> np.ndarray:
+    """(n, n) counts: row = recorded action, column = predicted action."""
+    return np.bincount(np.asarray(actions) * n + np.asarray(predicted), minlength=n * n).reshape(n, n)
+
+
+def config_dict(config: BCConfig) -> dict[str, Any]:
+    out = asdict(config)
+    out["net_arch"] = list(config.net_arch)
+    return out
+
+
+# ----------------------------------------------------------------------------- mu (bc-crossfit)
+@dataclass
+class BCClassifier:
+    """A cloned policy as a classifier with `predict_proba`, for `qwopkit.dataset.crossfit_mu`."""
+
+    policy: ACERPolicy
+
+    def predict_proba(self, obs: np.ndarray) -> np.ndarray:
+        logits = predict_logits(self.policy, np.asarray(obs, dtype=np.float32))
+        return th.softmax(th.as_tensor(logits, dtype=th.float64), -1).numpy()
+
+
+def bc_classifier_factory(config: BCConfig | None = None, holdout: float = 0.1):
+    """A `factory(obs, actions) -> BCClassifier` for `crossfit_mu` / `estimate_mu`.
+
+    Each call trains a fresh clone on the decisions it is given. The factory is not told where
+    episodes begin, so early stopping uses a seeded random `holdout` fraction of the decisions.
+    """
+    config = config or BCConfig()
+
+    def factory(obs: np.ndarray, actions: np.ndarray) -> BCClassifier:
+        obs = np.asarray(obs, dtype=np.float32)
+        actions = np.asarray(actions, dtype=np.int64)
+        rng = np.random.default_rng(config.seed)
+        held = rng.random(len(actions)) < holdout if len(actions) >= 20 else np.zeros(len(actions), bool)
+        result = train_bc(obs[~held], actions[~held], obs[held], actions[held], config)
+        return BCClassifier(result.policy)
+
+    factory.__name__ = "bc-mlp"
+    return factory

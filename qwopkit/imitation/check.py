@@ -1,0 +1,84 @@
+"""The cloning check: clone recorded runs, run the clone deterministically, compare distances.
+
+    python -m qwopkit.imitation.check --demos 'examples/data/bot_stride-*.h5' --seeds 0 1 2 3 4 5
+
+For each seed it does what `qwop-pretrain --seed S` does (same split, same training), then
+what `qwop-eval MODEL --deterministic --episodes 1` does, and prints the validation accuracy and
+the clone's distance as a share of the mean distance of the cloned (kept) episodes. The goals
+(docs/imitation.md): validation accuracy >= 90%, distance >= 80% of the demonstrations' mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from qwopkit.dataset import EpisodeError, build_index
+
+from .bc import BCConfig, cross_entropy, load_demos, train_bc
+
+ACCURACY_GOAL = 0.90
+DISTANCE_GOAL = 0.80
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m qwopkit.imitation.check", description=__doc__.splitlines()[0])
+    p.add_argument("--demos", nargs="+", required=True, metavar="SPEC")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--time-limit", type=float, default=120.0)
+    args = p.parse_args(argv)
+    from qwopkit.rl.evaluate import evaluate
+
+    console = Console() if Console().is_terminal else Console(width=160)
+    try:
+        index = build_index(args.demos)
+    except EpisodeError as exc:
+        print(f"check: error: {exc}", file=sys.stderr)
+        return 1
+    kept = index[index["kept"]]
+    table = Table(title="demonstrations cloned (kept episodes)")
+    for col in ("file", "outcome", "distance", "HUD time", "decisions"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for row in kept.itertuples():
+        table.add_row(row.file, row.outcome, f"{row.distance:.2f} m", f"{row.hud_time:.2f} s", str(row.steps))
+    console.print(table)
+    target = float(kept["distance"].mean())
+    console.print(f"mean distance of the demonstrations: {target:.2f} m; "
+                  f"goal {DISTANCE_GOAL:.0%} of it = {DISTANCE_GOAL * target:.2f} m")
+
+    results = Table(title="clones (deterministic runs; the game has no randomness, so one run each)")
+    for col in ("seed", "valid episodes", "epochs (best)", "train acc", "valid acc", "outcome", "distance",
+                "HUD time", "share", "goals"):
+        results.add_column(col, justify="right")
+    shares, accs = [], []
+    for seed in args.seeds:
+        start = time.monotonic()
+        demos = load_demos(args.demos, seed=seed)
+        config = BCConfig(seed=seed)
+        result = train_bc(demos.train_obs, demos.train_actions, demos.valid_obs, demos.valid_actions, config)
+        _, train_acc = cross_entropy(result.policy, demos.train_obs, demos.train_actions)
+        _, valid_acc = cross_entropy(result.policy, demos.valid_obs, demos.valid_actions)
+        run = evaluate(result.policy, 1, deterministic=True, time_limit=args.time_limit).episodes[0]
+        share = run.distance / target
+        shares.append(share)
+        accs.append(valid_acc)
+        ok = valid_acc >= ACCURACY_GOAL and share >= DISTANCE_GOAL
+        results.add_row(str(seed), ", ".join(f.rsplit("/", 1)[-1] for f in demos.valid_episodes),
+                        f"{len(result.history)} ({result.best_epoch})", f"{100 * train_acc:.1f}%",
+                        f"{100 * valid_acc:.1f}%", run.outcome, f"{run.distance:.2f} m",
+                        f"{run.hud_time:.1f} s", f"{100 * share:.1f}%", "met" if ok else "NOT met")
+        console.print(f"seed {seed} done in {time.monotonic() - start:.1f} s", style="dim")
+    console.print(results)
+    console.print(f"valid accuracy: mean {100 * np.mean(accs):.1f}%, min {100 * np.min(accs):.1f}%; "
+                  f"distance share: mean {100 * np.mean(shares):.1f}%, min {100 * np.min(shares):.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""`qwop-pretrain`: clone recorded players into the ACER policy (behaviour cloning).
+
+    qwop-pretrain --demos data/*.h5 [--out models/bc.zip] [--split NAME | --valid 0.2] [--seed 0]
+
+Kept episodes only; train / valid by episode; cross-entropy with an entropy bonus; early
+stopping on the validation loss. Writes the model (SB3 zip) and its report (JSON) and prints
+the report. Every error a user can cause is one line: `qwop-pretrain: error: <file or flag>: <what>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+
+from qwopkit.dataset import EpisodeError, EpisodeWarning
+from qwopkit.rl.policy import ModelFileError, save_policy
+
+from .bc import BCConfig, load_demos, train_bc
+from .report import build_report, print_report, report_path, summary, write_report
+
+PROG = "qwop-pretrain"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = BCConfig()
+    p = argparse.ArgumentParser(prog=PROG, description="Clone recorded runs into the ACER policy (BC).")
+    p.add_argument("--demos", nargs="+", required=True, metavar="SPEC",
+                   help="episode files, folders or globs (kept episodes are used)")
+    p.add_argument("--out", default="models/bc.zip", help="model file to write (default models/bc.zip)")
+    p.add_argument("--split", help="a named split of the episodes' splits.json (qwop-data split); "
+                                   "default: a seeded split by episode made in memory")
+    p.add_argument("--valid", type=float, default=0.2, help="validation fraction of episodes without --split")
+    p.add_argument("--seed", type=int, default=d.seed, help="split and training seed")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--epochs", type=int, default=d.max_epochs, help="at most this many epochs")
+    p.add_argument("--patience", type=int, default=d.patience,
+                   help="stop after this many epochs without a better validation loss")
+    p.add_argument("--ent-coef", type=float, default=d.ent_coef, help="entropy bonus coefficient")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _check(args: argparse.Namespace) -> None:
+    checks = (("--lr", args.lr, args.lr > 0), ("--batch-size", args.batch_size, args.batch_size >= 1),
+              ("--epochs", args.epochs, args.epochs >= 1), ("--patience", args.patience, args.patience >= 1),
+              ("--ent-coef", args.ent_coef, args.ent_coef >= 0),
+              ("--weight-decay", args.weight_decay, args.weight_decay >= 0),
+              ("--valid", args.valid, 0 < args.valid < 1))
+    for flag, value, ok in checks:
+        if not ok:
+            raise EpisodeError(flag, f"bad value {value}")
+    if not str(args.out).endswith(".zip"):
+        raise EpisodeError("--out", f"the model file must end in .zip, got {args.out!r}")
+
+
+def run(args: argparse.Namespace) -> int:
+    _check(args)
+    config = BCConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
+                      ent_coef=args.ent_coef, weight_decay=args.weight_decay, seed=args.seed)
+    demos = load_demos(args.demos, split=args.split, valid_fraction=args.valid, seed=args.seed)
+    print(f"{PROG}: {len(demos.train_episodes)} train episodes ({len(demos.train_actions)} decisions), "
+          f"{len(demos.valid_episodes)} valid ({len(demos.valid_actions)} decisions)", flush=True)
+    start = time.monotonic()
+    result = train_bc(demos.train_obs, demos.train_actions, demos.valid_obs, demos.valid_actions, config,
+                      progress=not args.quiet)
+    report = build_report(demos, result, config, specs=[str(s) for s in args.demos], model=args.out,
+                          seconds=time.monotonic() - start)
+    model = save_policy(result.policy, args.out, info=summary(report))
+    written = write_report(report, report_path(model))
+    print_report(report)
+    print(f"{PROG}: model {model}, report {written}")
+    return 0
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # A bad episode among many is expected input: one line, no source location.
+    if issubclass(category, EpisodeWarning):
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 1 failure, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    try:
+        return run(args)
+    except (EpisodeError, ModelFileError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"{PROG}: error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The behaviour-cloning report: what was cloned and how well, as JSON and as tables.
+
+Saved beside the model as `<model>.report.json` (models/bc.zip -> models/bc.report.json); its
+summary also goes into the model zip's data (key "qwopkit"), so a model says where it came from.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from qwopkit.adapter.features import ACTION_NAMES
+
+from .bc import BCConfig, BCResult, Demos, config_dict, confusion, cross_entropy, predict_logits
+
+
+def report_path(model: str | Path) -> Path:
+    """Where the report of a model goes: models/bc.zip -> models/bc.report.json."""
+    model = Path(model)
+    return model.with_name(model.stem + ".report.json")
+
+
+def _part(result: BCResult, obs: np.ndarray, actions: np.ndarray) -> dict[str, Any]:
+    loss, acc = cross_entropy(result.policy, obs, actions)
+    predicted = predict_logits(result.policy, obs).argmax(1)
+    return {"transitions": int(len(actions)), "loss": loss, "accuracy": acc,
+            "confusion": confusion(actions, predicted).tolist()}
+
+
+def build_report(demos: Demos, result: BCResult, config: BCConfig, *, specs: list[str], model: str | Path,
+                 seconds: float) -> dict[str, Any]:
+    """Everything about one cloning run, JSON-able."""
+    train = _part(result, demos.train_obs, demos.train_actions)
+    valid = _part(result, demos.valid_obs, demos.valid_actions)
+    per_action = []
+    cm = np.array(valid["confusion"])
+    for i, name in enumerate(ACTION_NAMES):
+        recorded, predicted = int(cm[i].sum()), int(cm[:, i].sum())
+        per_action.append({
+            "action": name,
+            "train_count": int(np.sum(demos.train_actions == i)),
+            "valid_count": recorded,
+            "valid_recall": float(cm[i, i] / recorded) if recorded else None,
+            "valid_precision": float(cm[i, i] / predicted) if predicted else None,
+        })
+    return {
+        "kind": "qwopkit-bc-report",
+        "model": str(model),
+        "demos": specs,
+        "split": demos.split,
+        "episodes": {"train": demos.train_episodes, "valid": demos.valid_episodes},
+        "config": config_dict(config),
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early,
+        "seconds": round(seconds, 2),
+        "actions": list(ACTION_NAMES),
+        "train": train,
+        "valid": valid,
+        "per_action": per_action,
+        "history": result.history,
+    }
+
+
+def summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The short form stored inside the model zip."""
+    return {
+        "trained_by": "qwop-pretrain",
+        "report": str(report_path(report["model"]).name),
+        "episodes": {k: len(v) for k, v in report["episodes"].items()},
+        "transitions": {k: report[k]["transitions"] for k in ("train", "valid")},
+        "accuracy": {k: report[k]["accuracy"] for k in ("train", "valid")},
+        "best_epoch": report["best_epoch"],
+        "config": report["config"],
+    }
+
+
+def write_report(report: dict[str, Any], path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def _names(paths: list[str], most: int = 8) -> str:
+    names = [Path(p).name for p in paths]
+    more = f" and {len(names) - most} more (see the report file)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
+def print_report(report: dict[str, Any], console: Console | None = None) -> None:
+    """The report as two tables: summary, and the validation confusion of the actions that occur."""
+    console = console or (Console() if Console().is_terminal else Console(width=160))
+    table = Table(title="behaviour cloning", show_header=True)
+    for col in ("", "episodes", "transitions", "loss", "accuracy"):
+        table.add_column(col, justify="left" if not col else "right")
+    for part in ("train", "valid"):
+        r = report[part]
+        table.add_row(part, str(len(report["episodes"][part])), str(r["transitions"]), f"{r['loss']:.4f}",
+                      f"{100 * r['accuracy']:.1f}%")
+    console.print(table)
+    stop = "early stopping" if report["stopped_early"] else "epoch limit"
+    console.print(f"best epoch {report['best_epoch']} of {report['epochs']} ({stop}), "
+                  f"{report['seconds']:.1f} s")
+    for part in ("train", "valid"):
+        console.print(f"{part} episodes: {_names(report['episodes'][part])}")
+
+    cm = np.array(report["valid"]["confusion"])
+    used = [i for i in range(len(report["actions"])) if cm[i].sum() or cm[:, i].sum()]
+    table = Table(title="validation confusion (rows: recorded, columns: predicted)")
+    table.add_column("recorded")
+    for i in used:
+        table.add_column(report["actions"][i], justify="right")
+    table.add_column("recall", justify="right")
+    for i in used:
+        recall = report["per_action"][i]["valid_recall"]
+        table.add_row(report["actions"][i], *(str(cm[i, j]) for j in used),
+                      "-" if recall is None else f"{100 * recall:.1f}%")
+    console.print(table)

@@ -1,0 +1,117 @@
+"""`qwop-eval`: run a saved policy in the bundled game and report how far and how fast it runs.
+
+    qwop-eval MODEL [--episodes N] [--deterministic] [--seed S] [--watch] [--time-limit T] [--json F]
+
+MODEL is an SB3 zip holding a policy for `qwopkit/QWOP-v0` (qwop-pretrain's, or a learner's).
+Reports the finish rate, mean and best distance, best and median HUD time of finished runs, and
+falls; `--watch` then replays the runs in the game page in Chromium (rl/evaluate.py says why a
+replay). Errors a user can cause are one line: `qwop-eval: error: <file or flag>: <what>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .evaluate import EvalReport, evaluate, watch
+from .policy import ModelFileError, load_policy
+
+PROG = "qwop-eval"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Evaluate a policy in the bundled QWOP game.")
+    p.add_argument("model", metavar="MODEL", help="SB3 model zip (e.g. models/bc.zip)")
+    p.add_argument("--episodes", type=int, default=10, help="runs to play (default 10)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="take pi's most likely action (the game has no randomness: runs are identical)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled actions")
+    p.add_argument("--time-limit", type=float, default=120.0, help="HUD seconds per run (default 120)")
+    p.add_argument("--watch", action="store_true", help="replay the runs in the game page in Chromium")
+    p.add_argument("--json", metavar="FILE", help="also write the summary and the runs as JSON")
+    return p
+
+
+def print_report(report: EvalReport, console: Console) -> None:
+    s = report.summary()
+    mode = "deterministic" if s["deterministic"] else f"sampled, seed {s['seed']}"
+    table = Table(title=f"{s['episodes']} run(s), {mode}", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+
+    def secs(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2f} s"
+
+    table.add_row("finish rate", f"{100 * s['finish_rate']:.0f}%")
+    table.add_row("mean distance", f"{s['mean_distance']:.1f} m")
+    table.add_row("best distance", f"{s['best_distance']:.1f} m")
+    table.add_row("best time (finished)", secs(s["best_time"]))
+    table.add_row("median time (finished)", secs(s["median_time"]))
+    table.add_row("falls", str(s["falls"]))
+    table.add_row("timeouts", str(s["timeouts"]))
+    console.print(table)
+    runs = Table(title="runs")
+    for col in ("run", "outcome", "distance", "HUD time", "decisions"):
+        runs.add_column(col, justify="right")
+    for i, e in enumerate(report.episodes[:50]):
+        runs.add_row(str(i + 1), e.outcome, f"{e.distance:.1f} m", f"{e.hud_time:.2f} s", str(e.steps))
+    console.print(runs)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.episodes < 1:
+        raise ValueError(f"--episodes: must be at least 1, got {args.episodes}")
+    if args.time_limit <= 0:
+        raise ValueError(f"--time-limit: must be positive, got {args.time_limit}")
+    if args.watch and sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise ValueError("--watch: no display (DISPLAY is not set); run under Xvfb or on a desktop")
+    policy = load_policy(args.model)
+    report = evaluate(policy, args.episodes, deterministic=args.deterministic, seed=args.seed,
+                      time_limit=args.time_limit, progress=True)
+    console = Console() if Console().is_terminal else Console(width=160)
+    console.print(f"model {args.model}")
+    print_report(report, console)
+    if args.json:
+        out = {"model": str(args.model), "summary": report.summary(),
+               "runs": [{"outcome": e.outcome, "distance": e.distance, "hud_time": e.hud_time,
+                         "decisions": e.steps} for e in report.episodes]}
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    if args.watch:
+        watch(report.episodes, log=lambda line: print(f"{PROG}: {line}", flush=True))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 1 failure, 2 usage)."""
+    from qwopkit.adapter.browser import BrowserError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except ModelFileError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except (BrowserError, TimeoutError) as exc:
+        print(f"{PROG}: error: --watch: {exc}", file=sys.stderr)
+    except ValueError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        where = "" if first.startswith("--") else f"{args.model}: "
+        print(f"{PROG}: error: {where}{first}", file=sys.stderr)
+    except OSError as exc:
+        where = exc.filename or args.json or args.model
+        print(f"{PROG}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
