@@ -1,24 +1,34 @@
-"""`qwop-run`: the main job on the bundled game.
+"""`qwop-run`: the main job, on the bundled game and the bundled data.
 
-Today: a scripted runner (a named bot, default `stride`) does one 100 m run headless on the
-bundled game and the run's distance, HUD time and outcome are printed. Later steps of the
-pipeline (record, clone, fine-tune) join here as they arrive.
+1. A scripted runner (default `stride`) does one 100 m run headless on the bundled game.
+2. Behaviour cloning: the bundled recordings of that bot (examples/data) are cloned into the
+   ACER policy network (`qwop-pretrain`), written to models/bc.zip with its report.
+3. Evaluation: the clone runs deterministically in the environment (`qwop-eval`).
+Fine-tuning (ACER with demonstrations in replay) joins here when it lands.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import sys
 import time
 
 from .adapter.openqwop.bots import BOTS, get_bot, play
 
+PROG = "qwop-run"
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="qwop-run", description=__doc__.split("\n\n")[1])
+    parser = argparse.ArgumentParser(prog=PROG, description="The main job: a scripted 100 m run, "
+                                     "then clone the bundled recordings and evaluate the clone.")
     parser.add_argument("--bot", default="stride", help=f"scripted player ({', '.join(sorted(BOTS))})")
     parser.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS",
-                        help="HUD seconds before the run counts as a timeout (default 300)")
+                        help="HUD seconds before the bot's run counts as a timeout (default 300)")
+    parser.add_argument("--demos", default="examples/data/bot_stride-*.h5",
+                        help="recordings to clone (default: the bundled stride runs)")
+    parser.add_argument("--out", default="models/bc.zip", help="where the clone is written")
+    parser.add_argument("--bot-only", action="store_true", help="only step 1 (no cloning)")
     args = parser.parse_args(argv)
     if args.time_limit <= 0:
         parser.error(f"--time-limit must be positive, got {args.time_limit}")
@@ -26,12 +36,30 @@ def main(argv: list[str] | None = None) -> int:
         program = get_bot(args.bot)
     except ValueError as err:
         parser.error(f"--bot: {err}")
+
+    print(f"{PROG}: 1/3 the scripted runner '{args.bot}' on the bundled game", flush=True)
     started = time.perf_counter()
     result = play(program, max_updates=int(args.time_limit * 30))
     wall = time.perf_counter() - started
     print(f"bot {args.bot}: {result.status}  distance {result.distance:.1f} m  "
-          f"HUD time {result.hud_time:.2f} s  ({result.updates} updates simulated in {wall:.2f} s)")
-    return 0
+          f"HUD time {result.hud_time:.2f} s  ({result.updates} updates simulated in {wall:.2f} s)",
+          flush=True)
+    if args.bot_only:
+        return 0
+
+    if not glob.glob(args.demos):
+        print(f"{PROG}: error: --demos: no episode files match {args.demos!r} (run from the "
+              f"repository's root, or pass --demos)", file=sys.stderr)
+        return 1
+    from .imitation.cli import main as pretrain
+    from .rl.eval_cli import main as evaluate
+
+    print(f"\n{PROG}: 2/3 behaviour cloning of {args.demos}", flush=True)
+    status = pretrain(["--demos", args.demos, "--out", args.out, "--quiet"])
+    if status != 0:
+        return status
+    print(f"\n{PROG}: 3/3 the clone runs in the environment (deterministic)", flush=True)
+    return evaluate([args.out, "--episodes", "1", "--deterministic"])
 
 
 if __name__ == "__main__":

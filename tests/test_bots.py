@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,9 +41,26 @@ def test_unknown_bot_is_a_clear_error():
 
 
 def test_qwop_run_prints_the_run():
-    out = subprocess.run([sys.executable, "-m", "qwopkit.run"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "qwopkit.run", "--bot-only"], capture_output=True,
+                         text=True, check=True).stdout
     assert "bot stride: finished" in out and "HUD time" in out
+
+
+def test_qwop_run_clones_the_bundled_recordings_and_evaluates(tmp_path):
+    examples = Path(__file__).resolve().parents[1] / "examples" / "data"
+    model = tmp_path / "bc.zip"
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.run", "--demos", str(examples / "bot_stride-*.h5"),
+                           "--out", str(model)], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "1/3" in proc.stdout and "2/3" in proc.stdout and "3/3" in proc.stdout
+    assert model.exists() and "mean distance" in proc.stdout
+
+
+def test_qwop_run_without_demos_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.run"], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "--demos: no episode files match" in proc.stderr
 
 
 def test_qwop_run_bad_flag_is_one_line():

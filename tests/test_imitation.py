@@ -208,3 +208,16 @@ def test_estimate_mu_with_the_bc_classifier_writes_its_name(tmp_path: Path) -> N
             assert ep.meta["mu_method"] == "bc-crossfit"
             assert ep.meta["mu_params"]["classifier"] == "bc-mlp"
             assert ep.read("mu").shape == (40, 11)
+
+
+def test_qwop_data_estimate_mu_uses_the_bc_trainer_by_default(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    paths = write_stride_episodes(tmp_path, 3, updates=90)
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.dataset.cli", "estimate-mu", str(tmp_path),
+                           "--k", "3"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for path in paths:
+        with open_episode(path) as ep:
+            assert ep.meta["mu_params"]["classifier"] == "bc-mlp"

@@ -149,8 +149,15 @@ def cmd_mark(args: argparse.Namespace) -> int:
 def cmd_estimate_mu(args: argparse.Namespace) -> int:
     from .mu import estimate_mu
 
+    factory = None
+    if args.method == "bc-crossfit" and args.classifier == "bc":
+        # The behaviour-cloning trainer of qwopkit.imitation (the policy network itself); imported
+        # only here, so the dataset library does not depend on the learners.
+        from ..imitation import BCConfig, bc_classifier_factory
+
+        factory = bc_classifier_factory(BCConfig(seed=args.seed))
     paths = estimate_mu(args.specs, args.method, eps=args.eps, k=args.k, seed=args.seed, floor=args.floor,
-                        progress=True)
+                        factory=factory, progress=True)
     print(f"mu ({args.method}) written to {len(paths)} episode(s)")
     return 0
 
@@ -271,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, default=5, help="bc-crossfit: folds")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--floor", type=float, default=1e-3, help="bc-crossfit: probability floor")
+    s.add_argument("--classifier", choices=("bc", "softmax"), default="bc",
+                   help="bc-crossfit: the behaviour-cloning network (bc, default) or a plain "
+                        "softmax regression (softmax, faster)")
     s.set_defaults(func=cmd_estimate_mu)
 
     s = sub.add_parser("replay", help="re-simulate episodes and report deviations from their states")
