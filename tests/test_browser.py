@@ -8,7 +8,9 @@ the host's key log against a fresh engine (the game is deterministic).
 from __future__ import annotations
 
 import json
+import os
 import queue
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -27,7 +29,10 @@ MISSING = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
 SKIP_REASON = "needs Chromium and chromedriver; missing: " + " ".join(MISSING)
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING), reason=SKIP_REASON)]
 
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "game-page.png"
+# Screenshots go to a temporary folder, so a test run leaves the checkout clean; set
+# QWOPKIT_SCREENSHOTS=docs/img to refresh the pictures in the docs.
+SCREENSHOT_DIR = Path(os.environ.get("QWOPKIT_SCREENSHOTS") or tempfile.mkdtemp(prefix="qwop-shots-"))
+SCREENSHOT = SCREENSHOT_DIR / "game-page.png"
 
 
 @pytest.fixture(scope="module")
