@@ -10,13 +10,13 @@ import argparse
 import json
 import math
 import sys
-import warnings
 from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
 
-from .schema import ATTR_KINDS, EpisodeError, EpisodeWarning
+from .schema import ATTR_KINDS, EpisodeError
+from .warnings_line import print_episode_warnings_as_lines
 
 PROG = "qwop-data"
 
@@ -308,18 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    # Bad files among many are expected input: one line each, no source location.
-    if issubclass(category, EpisodeWarning):
-        print(f"{PROG}: warning: {message}", file=sys.stderr)
-    else:
-        print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 failure, 2 usage)."""
     args = build_parser().parse_args(argv)
-    warnings.showwarning = _show_warning
+    print_episode_warnings_as_lines(PROG)
     try:
         return int(args.func(args) or 0)
     except EpisodeError as exc:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 
-from qwopkit.dataset import EpisodeError, EpisodeWarning
+from qwopkit.dataset import EpisodeError
+from qwopkit.dataset.warnings_line import print_episode_warnings_as_lines
 from qwopkit.rl.policy import ModelFileError, save_policy
 
 from .bc import BCConfig, load_demos, train_bc
@@ -77,18 +77,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    # A bad episode among many is expected input: one line, no source location.
-    if issubclass(category, EpisodeWarning):
-        print(f"{PROG}: warning: {message}", file=sys.stderr)
-    else:
-        print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 failure, 2 usage)."""
     args = build_parser().parse_args(argv)
-    warnings.showwarning = _show_warning
+    print_episode_warnings_as_lines(PROG)
     try:
         return run(args)
     except (EpisodeError, ModelFileError) as exc:
