@@ -79,17 +79,33 @@ def bench_env(seconds: float) -> dict[str, float]:
           f"{walker_len:.0f} steps)")
     ratio = qwop / walker
     print(f"ratio QWOP-v0 / BipedalWalker-v3: {ratio:.2f}x   (goals: >= 20,000 actions/s, >= 2.5x)")
+    bench_fidelity()
     return {"engine_updates": updates, "env_actions": qwop, "walker_steps": walker, "ratio": ratio}
+
+
+def bench_fidelity() -> None:
+    """The engine against the original game's recordings (when the seed's files are at hand)."""
+    from .adapter.openqwop.fidelity import default_seed_demos, report
+
+    folder = default_seed_demos()
+    if not (folder / "kuro_try1.npz").exists():
+        print(f"fidelity: skipped (the seed's recordings are not at {folder}; set QWOPKIT_SEED_DEMOS)")
+        return
+    print(f"fidelity to the original game ({folder}):")
+    report(folder)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="qwop-bench", description="Print benchmark figures.")
-    parser.add_argument("what", choices=["env", "record", "dataset"], help="which benchmark to run")
+    parser.add_argument("what", choices=["env", "fidelity", "record", "dataset"],
+                        help="which benchmark to run")
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of each measurement (env: 5, record: 20)")
     args = parser.parse_args(argv)
     if args.what == "env":
         bench_env(args.seconds or 5.0)
+    elif args.what == "fidelity":
+        bench_fidelity()
     elif args.what == "record":
         if not os.environ.get("DISPLAY"):
             parser.error("record: needs an X display for the key listener (set DISPLAY; Xvfb works)")

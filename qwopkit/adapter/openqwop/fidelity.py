@@ -12,6 +12,7 @@ not expected, only a small error.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,9 +92,14 @@ def report(folder: str | Path) -> dict[str, float]:
     return {"runs": len(runs), "spawn_error": spawn_error(runs), "mae_at_10": float(np.mean(errors))}
 
 
+def default_seed_demos() -> Path:
+    """$QWOPKIT_SEED_DEMOS, else the project's shared/data/seed-demos beside the checkout."""
+    env = os.environ.get("QWOPKIT_SEED_DEMOS")
+    return Path(env) if env else Path(__file__).resolve().parents[4] / "shared" / "data" / "seed-demos"
+
+
 def main() -> None:
-    default = Path(__file__).resolve().parents[4] / "shared" / "data" / "seed-demos"
-    report(sys.argv[1] if len(sys.argv) > 1 else default)
+    report(sys.argv[1] if len(sys.argv) > 1 else default_seed_demos())
 
 
 if __name__ == "__main__":
