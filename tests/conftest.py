@@ -9,7 +9,6 @@ import pytest
 from qwopkit.adapter.openqwop.fidelity import default_seed_demos
 
 
-
 @pytest.fixture
 def seed_demos() -> Path:
     path = default_seed_demos()
