@@ -41,6 +41,33 @@ def engine_updates_per_second(seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
+def box2d_step_share(actions: int = 20_000) -> float:
+    """Microseconds per action spent inside Box2D's world.Step alone (frame_skip 3, random
+    actions): the floor under the environment's cost that no Python-side work can remove."""
+    from .adapter.features import ACTION_KEYS
+    from .adapter.openqwop import RUNNING, Engine
+
+    engine = Engine()
+    rng = np.random.default_rng(0)
+    inside = 0.0
+    timed_step = engine.world.Step
+    for action in rng.integers(0, len(ACTION_KEYS), size=actions):
+        keys = int(ACTION_KEYS[action])
+        for _ in range(3):
+            engine._apply_keys(keys)
+            t = time.perf_counter()
+            timed_step(0.04, 5, 5)
+            inside += time.perf_counter() - t
+            engine.updates += 1
+            engine._judge()
+            if engine.status != RUNNING:
+                break
+        if engine.status != RUNNING:
+            engine.reset()
+            timed_step = engine.world.Step
+    return inside / actions * 1e6
+
+
 def env_steps_per_second(env_id: str, seconds: float, **kwargs) -> tuple[float, float]:
     """Steps per second of `gymnasium.make(env_id)` with action_space.sample(), resets included.
 
@@ -79,6 +106,9 @@ def bench_env(seconds: float) -> dict[str, float]:
           f"{walker_len:.0f} steps)")
     ratio = qwop / walker
     print(f"ratio QWOP-v0 / BipedalWalker-v3: {ratio:.2f}x   (goals: >= 20,000 actions/s, >= 2.5x)")
+    floor = box2d_step_share()
+    print(f"of the {1e6 / qwop:.1f} us per action, Box2D's world.Step alone takes {floor:.1f} us "
+          f"({floor * qwop / 1e4:.0f}%)")
     bench_fidelity()
     return {"engine_updates": updates, "env_actions": qwop, "walker_steps": walker, "ratio": ratio}
 

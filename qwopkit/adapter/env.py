@@ -93,10 +93,7 @@ class QWOPEnv(gym.Env):
     def step(self, action):
         keys = _KEYS_OF_ACTION[int(action)]
         engine = self.engine
-        for _ in range(self.frame_skip):
-            status = engine.update(keys)
-            if status != "running" or engine.updates >= self.max_updates:
-                break
+        status = engine.advance(keys, self.frame_skip, self.max_updates)
         prev, self._state = self._state, engine.state()
         reward = self.reward_fn(prev, self._state)
         terminated = status in (FELL, FINISHED)

@@ -68,6 +68,7 @@ SEED_OBS_SIZE = len(SEED_OBS_FIELDS)  # 71
 # Columns holding an x position: the torso's x is subtracted from them.
 _SEED_X_COLUMNS = np.array([i for i, n in enumerate(SEED_OBS_FIELDS) if n.endswith(".x")])
 _TORSO_X = STATE_INDEX["torso.x"]
+_SEED_X_MASK = np.isin(np.arange(SEED_OBS_SIZE), _SEED_X_COLUMNS).astype(np.float64)
 # The 24 body-position columns (x relative to the torso, y) used by the fidelity check.
 SEED_POSITION_COLUMNS = np.array(
     [i for i, n in enumerate(SEED_OBS_FIELDS) if n.endswith(".x") or n.endswith(".y")]
@@ -77,6 +78,6 @@ SEED_POSITION_COLUMNS = np.array(
 def seed_observation(states: np.ndarray) -> np.ndarray:
     """The seed's 71 features of one raw state (S,) or a batch (N, S), as float32."""
     states = np.asarray(states, dtype=np.float64)
-    obs = states[..., _SEED_INDEX].copy()
-    obs[..., _SEED_X_COLUMNS] -= states[..., _TORSO_X, None]
+    obs = states[..., _SEED_INDEX]  # fancy indexing copies: the state is not touched
+    obs -= states[..., _TORSO_X, None] * _SEED_X_MASK
     return obs.astype(np.float32)

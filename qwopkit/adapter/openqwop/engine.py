@@ -149,6 +149,7 @@ class Engine:
         self.updates = 0
         self.keys = 0
         self._applied = (None, None)  # (thigh key, knee key) whose motor speeds are set
+        self._keys_applied = -1  # the key mask those came from
         self.status = RUNNING
 
     def _build_track(self, world: Box2D.b2World) -> None:
@@ -188,20 +189,36 @@ class Engine:
     # ------------------------------------------------------------------ one update
     def update(self, keys: int) -> str:
         """Advance one game update with `keys` (Q=1 W=2 O=4 P=8) held. Returns the run status."""
+        return self.advance(keys, 1)
+
+    def advance(self, keys: int, updates: int, limit: int | None = None) -> str:
+        """Hold `keys` for up to `updates` game updates, stopping early when the run ends or the
+        update count reaches `limit`. Returns the run status. (One call for a whole decision
+        keeps the per-update Python work small: this loop is the hot path of training.)"""
         keys = int(keys) & 0xF
         self.keys = keys
-        if self.status != FELL:
-            head = self._head
-            angle = self._view.scalars[self._head_angle_at] if self._view is not None else head.angle
-            head.ApplyTorque(ph.HEAD_TORQUE_GAIN * (angle + ph.HEAD_TORQUE_OFFSET), True)
-            self._apply_keys(keys)
-        self.world.Step(ph.TIME_STEP, ph.VELOCITY_ITERATIONS, ph.POSITION_ITERATIONS)
-        self.updates += 1
-        if self.status == RUNNING:
-            self._judge()
+        step = self.world.Step
+        head = self._head
+        view = self._view
+        for _ in range(updates):
+            status = self.status
+            if status != FELL:
+                angle = view.scalars[self._head_angle_at] if view is not None else head.angle
+                head.ApplyTorque(ph.HEAD_TORQUE_GAIN * (angle + ph.HEAD_TORQUE_OFFSET), True)
+                if keys != self._keys_applied:
+                    self._apply_keys(keys)
+            step(ph.TIME_STEP, ph.VELOCITY_ITERATIONS, ph.POSITION_ITERATIONS)
+            self.updates += 1
+            if status == RUNNING:
+                self._judge()
+                if self.status != RUNNING:
+                    break
+            if limit is not None and self.updates >= limit:
+                break
         return self.status
 
     def _apply_keys(self, keys: int) -> None:
+        self._keys_applied = keys
         thigh = ph.Q if keys & ph.Q else (ph.W if keys & ph.W else 0)
         knee = ph.O if keys & ph.O else (ph.P if keys & ph.P else 0)
         # Setting a speed that is already set changes nothing (the runner never sleeps), so only
@@ -229,12 +246,17 @@ class Engine:
         # parts low enough to touch (or when the torso is near the finish line), which is rare.
         if self._view is not None:
             values = self._view.scalars
+            for at, limit in self._watch:  # the common case: nothing is near, a plain loop is cheapest
+                if values[at] > limit:
+                    break
+            else:
+                return
             flags = [values[at] > limit for at, limit in self._watch]
         else:
             flags = [b.position.y > limit for (b, _), (_, limit) in zip(self._fall_parts, self._watch)]
             flags.append(self._torso.position.x > self._watch[-1][1])
-        if not any(flags):
-            return
+            if not any(flags):
+                return
         for (body, _), low in zip(self._fall_parts, flags):
             if low and _touches_ground(body):
                 self.status = FELL
