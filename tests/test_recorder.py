@@ -212,3 +212,21 @@ def test_bad_flags_are_one_line_errors(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "qwopkit.recorder.cli", "--out", str(tmp_path), *args],
                               capture_output=True, text=True)
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@needs_browser
+def test_page_keys_mode_records_the_pages_key_events(x_display, tmp_path):
+    # The Chromium window has the focus on the bare X server, so xdotool's keys reach the page,
+    # and only the page's events (not a global listener) drive the game.
+    proc = start_recorder(x_display, tmp_path, "--keys", "page", "--player", "ann", "--episodes", "1",
+                          "--time-limit", "3")
+    xdotool(x_display, "keydown", "p")
+    time.sleep(0.4)
+    xdotool(x_display, "keyup", "p")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    [path] = sorted(tmp_path.glob("*.h5"))
+    keys = read_episode(path).keys
+    assert set(np.unique(keys)) == {0, P}
+    assert 9 <= int((keys == P).sum()) <= 15  # 0.4 s is 12 updates; one or two either side
+    assert resimulate(path).max_deviation == 0.0
