@@ -125,10 +125,10 @@ def test_typed_keys_are_recorded_in_order_and_resimulate_exactly(x_display, tmp_
     # Nothing lost, nothing reordered: the log's sequence of masks is exactly the typed one.
     assert [mask for _, mask in changes] == [mask for _, mask in typed[: len(changes)]]
     assert len(changes) == len(typed) or episode.meta["outcome"] == "fell"
-    # Timing: the gaps between changes match the typed gaps within 2 updates (67 ms).
+    # Timing: the gaps between changes match the typed gaps within 3 updates (100 ms).
     log_gaps = np.diff([u for u, _ in changes]) / 30.0
     typed_gaps = np.diff([t for t, _ in typed[: len(changes)]])
-    assert np.abs(log_gaps - typed_gaps).max() <= 2 / 30 + 0.01
+    assert np.abs(log_gaps - typed_gaps).max() <= 3 / 30 + 0.01
     assert resimulate(path).max_deviation == 0.0
     assert "1 runs" in out
 
