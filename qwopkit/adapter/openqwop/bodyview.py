@@ -49,6 +49,10 @@ class BodyView:
     def read(self) -> np.ndarray:
         return self._memory[self._index].astype(np.float64).reshape(-1, len(FIELDS))
 
+    def read_into(self, out: np.ndarray) -> None:
+        """Write the (n * 6,) values into the float64 array `out` (no temporary)."""
+        out[...] = self._memory[self._index]  # the assignment widens float32 to float64
+
     def locate(self, body: int, field: int) -> int:
         """Where body `body`'s field (an index into FIELDS) lives: `scalars[locate(...)]`."""
         return int(self._index[body * len(FIELDS) + field])

@@ -283,12 +283,12 @@ class Engine:
     def state(self) -> np.ndarray:
         """The raw state vector (layout.STATE_FIELDS)."""
         out = np.empty(STATE_SIZE)
-        bodies = out[:BODY_BLOCK].reshape(-1, 6)
         if self._view is not None:
-            bodies[:] = self._view.read()
+            self._view.read_into(out[:BODY_BLOCK])
         else:
-            bodies[:] = [(b.position.x, b.position.y, b.angle, b.linearVelocity.x,
-                          b.linearVelocity.y, b.angularVelocity) for b in self._body_list]
+            out[:BODY_BLOCK].reshape(-1, 6)[:] = [
+                (b.position.x, b.position.y, b.angle, b.linearVelocity.x, b.linearVelocity.y,
+                 b.angularVelocity) for b in self._body_list]
         # Box2D's joint angle and speed, from the two bodies as Box2D computes them:
         # angle(B) - angle(A) - reference, omega(B) - omega(A).
         joints = out[BODY_BLOCK:-5]
