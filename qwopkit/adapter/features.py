@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .openqwop.layout import STATE_INDEX
-from .openqwop.physics import JOINT_NAMES, O, P, Q, W
+from .openqwop.physics import JOINT_NAMES, O, P, Q, W, dominant_keys
 
 # Our action set, index order fixed (DESIGN.md). QW acts as Q and OP as O, as in the original.
 ACTION_NAMES: tuple[str, ...] = ("none", "Q", "W", "O", "P", "QW", "QO", "QP", "WO", "WP", "OP")
@@ -35,8 +35,9 @@ def action_of_keys(keys: int) -> int:
     keys = int(keys) & 0xF
     if keys in KEYS_TO_ACTION:
         return KEYS_TO_ACTION[keys]
-    effective = (Q if keys & Q else W if keys & W else 0) | (O if keys & O else P if keys & P else 0)
-    return KEYS_TO_ACTION[effective]
+    thigh, knee = dominant_keys(keys)
+    return KEYS_TO_ACTION[thigh | knee]
+
 
 # The seed's action indices, mapped by key combination (never by index).
 SEED_ACTION_NAMES = ("QW", "QO", "QP", "Q", "WO", "WP", "W", "OP", "O", "P", "none")

@@ -42,8 +42,10 @@ class RunResult:
 
 def play(program: KeyProgram, max_updates: int = 3600, engine: Engine | None = None) -> RunResult:
     """Play one run headless from the spawn; stops at a fall, a finish or `max_updates`."""
-    engine = engine or Engine()
-    engine.reset()
+    if engine is None:
+        engine = Engine()
+    else:
+        engine.reset()
     status = RUNNING
     for keys, _ in zip(program.keys(), range(max_updates)):
         status = engine.update(keys)

@@ -113,9 +113,9 @@ _JOINT_FROM_B, _JOINT_FROM_A, _JOINT_OFFSETS = _joint_indices()
 class Engine:
     """One QWOP game: a Box2D world, the runner, the track and the rules of a run."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: int | None = None) -> None:
         self.world: Box2D.b2World | None = None
-        self.reset()
+        self.reset(seed)
 
     # ------------------------------------------------------------------ building the world
     def reset(self, seed: int | None = None) -> None:
@@ -148,8 +148,9 @@ class Engine:
         self._watch = list(zip(where, limits))
         self.updates = 0
         self.keys = 0
-        self._applied = (None, None)  # (thigh key, knee key) whose motor speeds are set
-        self._keys_applied = -1  # the key mask those came from
+        # The key mask whose motor speeds and hip limits are set: a new world's motors hold speed
+        # 0 with the spawn limits, exactly what no keys would set.
+        self._keys_applied = 0
         self.status = RUNNING
 
     def _build_track(self, world: Box2D.b2World) -> None:
@@ -218,25 +219,22 @@ class Engine:
         return self.status
 
     def _apply_keys(self, keys: int) -> None:
-        self._keys_applied = keys
-        thigh = ph.Q if keys & ph.Q else (ph.W if keys & ph.W else 0)
-        knee = ph.O if keys & ph.O else (ph.P if keys & ph.P else 0)
         # Setting a speed that is already set changes nothing (the runner never sleeps), so only
-        # changes touch Box2D: this keeps an update cheap.
-        if (thigh, knee) == self._applied:
-            return
+        # the keys that act differently from the last ones touch Box2D: an update stays cheap.
+        thigh, knee = ph.dominant_keys(keys)
+        old_thigh, old_knee = ph.dominant_keys(self._keys_applied)
+        self._keys_applied = keys
         j = self.joints
-        if thigh != self._applied[0]:
+        if thigh != old_thigh:
             speeds = ph.THIGH_SPEEDS.get(thigh)
             for name in ("rightHip", "leftHip", "rightShoulder", "leftShoulder"):
                 j[name].motorSpeed = speeds[name] if speeds else 0.0
-        if knee != self._applied[1]:
+        if knee != old_knee:
             speeds = ph.KNEE_SPEEDS.get(knee)
             for name in ("rightKnee", "leftKnee"):
                 j[name].motorSpeed = speeds[name] if speeds else 0.0
             for name, (lo, hi) in ph.HIP_LIMITS.get(knee, {}).items():
                 j[name].SetLimits(lo, hi)
-        self._applied = (thigh, knee)
 
     def _judge(self) -> None:
         # A Python contact listener would cost more than the whole step (SWIG calls back into
@@ -294,7 +292,7 @@ class Engine:
         joints = out[BODY_BLOCK:-5]
         np.subtract(out[_JOINT_FROM_B], out[_JOINT_FROM_A], out=joints)
         joints -= _JOINT_OFFSETS
-        out[-5:] = (out[0] / ph.UNITS_PER_METRE, self.updates / ph.UPDATES_PER_SECOND, self.keys,
+        out[-5:] = (out[0] / ph.UNITS_PER_METRE, self.hud_time, self.keys,
                     self.status == FELL, self.status == FINISHED)
         return out
 
@@ -308,8 +306,7 @@ class Engine:
 
 def run_keys(keys, seed: int | None = None) -> np.ndarray:
     """Replay a per-update key sequence from the spawn; returns the (N+1, S) state sequence."""
-    engine = Engine()
-    engine.reset(seed)
+    engine = Engine(seed)
     states = [engine.state()]
     for k in keys:
         engine.update(int(k))

@@ -114,6 +114,13 @@ HIP_LIMITS = {
 }
 KEY_JOINTS = ("rightHip", "leftHip", "rightShoulder", "leftShoulder", "rightKnee", "leftKnee")
 
+
+def dominant_keys(keys: int) -> tuple[int, int]:
+    """The keys that act: (Q, W or 0) for the thighs and (O, P or 0) for the knees."""
+    thigh = Q if keys & Q else (W if keys & W else 0)
+    knee = O if keys & O else (P if keys & P else 0)
+    return thigh, knee
+
 # Track: a row of static ground boxes and a block behind the start.
 GROUND_BOX = (32.0, 3.2)
 GROUND_TOP_Y = 9.14275
