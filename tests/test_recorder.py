@@ -69,6 +69,15 @@ def test_runs_not_seen_from_their_spawn_are_not_recorded(tmp_path):
     assert not recorder.recording and recorder.end_run("aborted") is None
 
 
+def test_runs_before_first_run_are_ignored(tmp_path):
+    recorder = RunRecorder(tmp_path, "ann", "s1", first_run=1)
+    for tick in ticks_of(0, [O] * 20):
+        assert recorder.on_tick(tick) is None
+    assert not recorder.recording and recorder.summary.runs == 0
+    recorder.on_tick(ticks_of(1, [])[0])
+    assert recorder.recording
+
+
 def test_episode_numbers_continue_after_existing_files(tmp_path):
     (tmp_path / "ann-s1-0000.h5").write_bytes(b"x")
     (tmp_path / ".ann-s1-0001.0badc0de.h5.tmp").write_bytes(b"x")  # left by a kill -9

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..adapter.openqwop.bots import get_bot
 from ..adapter.openqwop.host import KEY_BITS, GameHost
-from .keyboard import BotKeyboard, PynputKeys
+from .keyboard import BotKeyboard, PynputKeys, drive_host
 from .session import RunRecorder
 
 
@@ -41,16 +41,13 @@ def bench_record(seconds: float = 20.0) -> dict[str, float]:
     host = GameHost(page_input=False)
     ticks = host.subscribe()
     with tempfile.TemporaryDirectory(prefix="qwop-bench-") as out:
-        recorder = RunRecorder(out, "bench", "bench")
+        recorder = RunRecorder(out, "bench", "bench", first_run=1)
         host.start()
 
         def on_key(kind: str, name: str, when: float) -> None:
-            if name in KEY_BITS:
-                (host.press if kind == "down" else host.release)(name)
-                if kind == "down":
-                    events.append((name, when))
-            elif name == "r" and kind == "down":
-                host.restart()
+            drive_host(host, kind, name)
+            if kind == "down" and name in KEY_BITS:
+                events.append((name, when))
 
         keys = PynputKeys(on_key).start()
         driver = open_browser(headless=True)
@@ -70,7 +67,7 @@ def bench_record(seconds: float = 20.0) -> dict[str, float]:
                 except queue.Empty:
                     continue
                 seen.append(tick)
-                if tick.run >= 1 and recorder.on_tick(tick) == "restart":
+                if recorder.on_tick(tick) == "restart":
                     host.restart()
         finally:
             if bot is not None:

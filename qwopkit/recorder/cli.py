@@ -83,12 +83,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..adapter.browser import BrowserError, BrowserGame, open_browser
     from ..adapter.openqwop.host import GameHost
-    from .keyboard import BotKeyboard, PynputKeys
+    from .keyboard import BotKeyboard, PynputKeys, drive_host
     from .session import RunRecorder
 
     recorder = RunRecorder(args.out, args.player, args.session, frame_skip=args.frame_skip,
                            seed=args.seed, time_limit=int(round(args.time_limit * UPDATES_PER_SECOND)),
-                           drop_aborted=args.drop_aborted)
+                           drop_aborted=args.drop_aborted, first_run=1)
     host = GameHost(port=args.port, seed=args.seed, page_input=args.keys == "page")
 
     # Ctrl-C and SIGTERM end the session like Esc: the handler only sets a flag that the loop
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         host.start()
         if args.keys == "pynput":
-            keys = PynputKeys(lambda kind, name, when: _on_key(host, kind, name)).start()
+            keys = PynputKeys(lambda kind, name, when: drive_host(host, kind, name)).start()
         driver = open_browser(headless=args.headless)
         BrowserGame(driver, host.url).wait_until_connected(timeout=20)
         if host.end_requested.is_set():  # interrupted while starting up
@@ -137,17 +137,6 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def _on_key(host, kind: str, name: str) -> None:
-    if name == "r":
-        if kind == "down":
-            host.restart()
-    elif name == "esc":
-        if kind == "down":
-            host.end_requested.set()
-    else:
-        (host.press if kind == "down" else host.release)(name)
-
-
 def _record(recorder, host, ticks: queue.Queue, driver, episodes: int | None) -> bool:
     """Feed ticks to the recorder until the session ends; True if it ended by --episodes."""
     from selenium.common.exceptions import WebDriverException
@@ -158,7 +147,7 @@ def _record(recorder, host, ticks: queue.Queue, driver, episodes: int | None) ->
             tick = ticks.get(timeout=0.25)
         except queue.Empty:
             tick = None
-        if tick is not None and tick.run >= 1:  # run 0 played before the page was ready
+        if tick is not None:
             if recorder.on_tick(tick) == "restart":
                 host.restart()
             if episodes is not None and recorder.summary.runs >= episodes:
@@ -180,8 +169,7 @@ def _drain(recorder, ticks: queue.Queue) -> None:
             tick = ticks.get_nowait()
         except queue.Empty:
             return
-        if tick.run >= 1:
-            recorder.on_tick(tick)
+        recorder.on_tick(tick)
 
 
 if __name__ == "__main__":

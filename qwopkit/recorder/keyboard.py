@@ -15,10 +15,6 @@ from collections.abc import Callable
 from ..adapter.openqwop.bots import KeyProgram
 from ..adapter.openqwop.host import KEY_BITS, GameHost, Tick
 
-# What a key source reports: ("down" | "up", key name, time.monotonic() of the event).
-KeyEvent = tuple[str, str, float]
-CONTROL_KEYS = ("r", "esc")
-
 
 def _name(key) -> str | None:
     """'q', 'w', 'o', 'p', 'r' or 'esc' for the keys a session cares about, else None."""
@@ -30,6 +26,16 @@ def _name(key) -> str | None:
     if char and char.lower() in (*KEY_BITS, "r"):
         return char.lower()
     return None
+
+
+def drive_host(host: GameHost, kind: str, name: str) -> None:
+    """What a key event does in a session: Q W O P are held or let go, R restarts, Esc ends."""
+    if name in KEY_BITS:
+        (host.press if kind == "down" else host.release)(name)
+    elif kind == "down" and name == "r":
+        host.restart()
+    elif kind == "down" and name == "esc":
+        host.end_requested.set()
 
 
 class PynputKeys:

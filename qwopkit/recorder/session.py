@@ -60,16 +60,20 @@ class RunRecorder:
     :param time_limit: updates after which a run ends as a timeout (`on_tick` then returns
         "restart" so that the session starts the next run).
     :param drop_aborted: runs cut short by a restart or by the end of the session are not kept.
+    :param first_run: ticks of earlier runs are ignored (a session's host plays run 0 before
+        the page is ready, and restarts for the first recorded run).
     """
 
     def __init__(self, out: str | Path, player: str, session: str, frame_skip: int = 3,
-                 seed: int = 0, time_limit: int = 3600, drop_aborted: bool = False) -> None:
+                 seed: int = 0, time_limit: int = 3600, drop_aborted: bool = False,
+                 first_run: int = 0) -> None:
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.player, self.session = player, session
         self.frame_skip, self.seed = frame_skip, seed
         self.time_limit = time_limit
         self.drop_aborted = drop_aborted
+        self.first_run = first_run
         self.summary = SessionSummary()
         self._index = next_episode_index(self.out, player, session)
         self._writer: EpisodeWriter | None = None
@@ -84,6 +88,8 @@ class RunRecorder:
     def on_tick(self, tick: Tick) -> str | None:
         """Take one update. Returns "written" when a run was published, "restart" when the
         session should restart the game (time limit), else None."""
+        if tick.run < self.first_run:
+            return None
         if tick.run != self._run:
             self.end_run("aborted")  # a restart cut the previous run short
             self._run = tick.run
