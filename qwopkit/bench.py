@@ -41,56 +41,56 @@ def engine_updates_per_second(seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
-def box2d_step_share(actions: int = 20_000) -> float:
-    """Microseconds per action spent inside Box2D's world.Step alone (frame_skip 3, random
-    actions): the floor under the environment's cost that no Python-side work can remove."""
-    from .adapter.features import ACTION_KEYS
-    from .adapter.openqwop import RUNNING, Engine
-
-    engine = Engine()
-    rng = np.random.default_rng(0)
-    inside = 0.0
-    timed_step = engine.world.Step
-    for action in rng.integers(0, len(ACTION_KEYS), size=actions):
-        keys = int(ACTION_KEYS[action])
-        for _ in range(3):
-            engine._apply_keys(keys)
-            t = time.perf_counter()
-            timed_step(0.04, 5, 5)
-            inside += time.perf_counter() - t
-            engine.updates += 1
-            engine._judge()
-            if engine.status != RUNNING:
-                break
-        if engine.status != RUNNING:
-            engine.reset()
-            timed_step = engine.world.Step
-    return inside / actions * 1e6
+def _random_steps(env, steps: int) -> int:
+    """Take `steps` random actions (action_space.sample(), resets included); returns episodes."""
+    episodes = 0
+    for _ in range(steps):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+            episodes += 1
+    return episodes
 
 
-def env_steps_per_second(env_id: str, seconds: float, **kwargs) -> tuple[float, float]:
-    """Steps per second of `gymnasium.make(env_id)` with action_space.sample(), resets included.
-
-    Returns (steps/s, mean episode length in steps)."""
+def _make(env_id: str):
     import gymnasium as gym
 
     import qwopkit  # noqa: F401  (registers qwopkit/QWOP-v0)
 
-    env = gym.make(env_id, **kwargs)
+    env = gym.make(env_id)
     env.reset(seed=0)
     env.action_space.seed(0)
+    return env
+
+
+def env_steps_per_second(env_id: str, seconds: float) -> tuple[float, float]:
+    """Steps per second of `gymnasium.make(env_id)` with random actions, resets included.
+
+    Returns (steps/s, mean episode length in steps)."""
+    env = _make(env_id)
     n = episodes = 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
-        for _ in range(100):
-            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-            n += 1
-            if terminated or truncated:
-                env.reset()
-                episodes += 1
+        episodes += _random_steps(env, 100)
+        n += 100
     elapsed = time.perf_counter() - start
     env.close()
     return n / elapsed, n / max(episodes, 1)
+
+
+def box2d_step_share(actions: int = 20_000) -> float:
+    """Microseconds per action spent inside Box2D's world.Step (cProfile's own time of that C
+    call) in QWOP-v0 under the same protocol: the floor no Python-side work can remove."""
+    import cProfile
+    import pstats
+
+    env = _make("qwopkit/QWOP-v0")
+    profiler = cProfile.Profile()
+    profiler.runcall(_random_steps, env, actions)
+    env.close()
+    own_time = sum(entry[2] for (_, _, name), entry in pstats.Stats(profiler).stats.items()
+                   if name.endswith("b2World_Step>"))
+    return own_time / actions * 1e6
 
 
 def bench_env(seconds: float) -> dict[str, float]:
