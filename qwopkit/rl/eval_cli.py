@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .evaluate import EvalReport, evaluate, watch
-from .policy import ModelFileError, load_policy
+from .policies import ModelFileError, load_policy
 
 PROG = "qwop-eval"
 

@@ -107,12 +107,17 @@ def evaluate(policy: BasePolicy, episodes: int = 10, *, deterministic: bool = Fa
         raise ValueError(f"--episodes: must be at least 1, got {episodes}")
     env = gym.make(ENV_ID, time_limit=time_limit)
     check_spaces(policy, env)
-    th.manual_seed(seed)  # SB3 samples actions with torch's generator
+    was_training = policy.training
     policy.set_training_mode(False)
     runs = tqdm(range(episodes), desc="evaluating", unit="run", disable=None if progress else True,
                 leave=False)
-    results = [run_episode(policy, env, deterministic, seed + i) for i in runs]
+    # SB3 samples actions with torch's global generator: seed a copy of it, so that evaluating in
+    # the middle of training neither depends on nor disturbs the training run's random stream.
+    with th.random.fork_rng():
+        th.manual_seed(seed)
+        results = [run_episode(policy, env, deterministic, seed + i) for i in runs]
     env.close()
+    policy.set_training_mode(was_training)
     return EvalReport(results, deterministic, seed)
 
 

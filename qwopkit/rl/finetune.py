@@ -1,0 +1,234 @@
+"""A fine-tuning run in the bundled game: ACER from a clone (or from scratch), demonstrations in replay,
+phases, periodic evaluation, checkpoints, and the report at the end.
+
+    config = FinetuneConfig(demos=["data/"], init="models/bc.zip", schedule="self:2M,demos:1M,self:2M",
+                            out="runs/kuro")
+    result = run_finetune(config)           # runs/kuro/model.zip, report.json, curves.png
+    result = resume_finetune("runs/kuro")   # continues a run that was killed, from its last checkpoint
+
+A run folder holds `run.json` (the configuration, written first), `checkpoints/` (rl/checkpoints.py),
+`logs/` (SB3's logger: progress.csv and TensorBoard events), and at the end `model.zip`,
+`report.json` and `curves.png` (rl/report.py). `qwop-finetune` is the command line of this module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch as th
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.save_util import load_from_zip_file
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from qwopkit.adapter.features import ACTION_NAMES, SEED_OBS_FIELDS, SEED_OBS_SIZE
+from qwopkit.dataset import EpisodeError
+
+from .acer import ACER
+from .buffers import DemoStore
+from .callbacks import QWOPEvalCallback, ResumableCheckpointCallback, RunProgressCallback, WallClockLimit
+from .checkpoints import latest_checkpoint, restore_checkpoint, write_atomically, write_json
+from .demos import load_demonstrations
+from .policies import ModelFileError, load_policy
+from .report import build_report, plot_curves
+
+ENV_ID = "qwopkit/QWOP-v0"
+RUN_FILE = "run.json"
+INIT_CHOICES = ("bc", "scratch")
+
+
+@dataclass
+class FinetuneConfig:
+    """Everything a run needs; written to run.json so that `resume_finetune` can rebuild it.
+
+    :param demos: episode files, folders or globs injected into the replay (None: no demonstrations).
+    :param init: a model zip to start from, "bc" (clone `demos` first, with qwop-pretrain) or
+        "scratch" (random weights).
+    :param schedule: phases, e.g. "self:2M,demos:1M,self:2M" (rl/schedules.py).
+    :param minutes: stop after this much wall-clock time (None: when the schedule ends).
+    :param acer: ACER's keyword arguments (its defaults where absent).
+    """
+
+    out: str
+    demos: list[str] | None = None
+    init: str = "bc"
+    schedule: str = "demos:1M"
+    split: str | None = None
+    n_envs: int = 8
+    vec_env: str = "dummy"
+    seed: int = 0
+    time_limit: float = 120.0
+    demo_rate: float = 1.0
+    demo_mu: str = "dataset"
+    eval_every: int = 50_000
+    eval_episodes: int = 5
+    checkpoint_every: int = 100_000
+    minutes: float | None = None
+    threads: int = 1
+    acer: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FinetuneConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class FinetuneResult:
+    out: Path
+    model: Path
+    report: dict[str, Any]
+    report_path: Path
+    curves: Path | None
+
+
+def make_env(config: FinetuneConfig) -> VecEnv:
+    """The training environments: `n_envs` copies of QWOP-v0 in one process or in subprocesses."""
+    subproc = config.vec_env == "subproc"
+    # Subprocesses import qwopkit (which registers the id) through the "module:id" form.
+    env_id = f"qwopkit:{ENV_ID}" if subproc else ENV_ID
+    return make_vec_env(env_id, n_envs=config.n_envs, seed=config.seed,
+                        vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv,
+                        env_kwargs={"time_limit": config.time_limit})
+
+
+def _load_demos(config: FinetuneConfig) -> DemoStore | None:
+    if not config.demos:
+        return None
+    return load_demonstrations(config.demos, observation_shape=(SEED_OBS_SIZE,), n_actions=len(ACTION_NAMES),
+                               observation_fields=SEED_OBS_FIELDS, split=config.split)
+
+
+def _init_policy_kwargs(path: Path) -> dict[str, Any]:
+    """The network shape of an initial model, so that ACER builds the same layers."""
+    policy = load_policy(path)  # raises ModelFileError naming the file
+    shape, n_actions = policy.observation_space.shape, getattr(policy.action_space, "n", None)
+    if shape != (SEED_OBS_SIZE,) or n_actions != len(ACTION_NAMES):
+        raise ModelFileError(path, "its spaces are not QWOP-v0's (71 features, 11 actions)")
+    data, _, _ = load_from_zip_file(path, device="cpu", load_data=True)
+    kwargs = dict(data.get("policy_kwargs") or {})
+    return {k: kwargs[k] for k in ("net_arch", "activation_fn") if k in kwargs}
+
+
+def _pretrain(config: FinetuneConfig, out: Path) -> Path:
+    from qwopkit.imitation.cli import main as pretrain
+
+    model = out / "bc.zip"
+    argv = ["--demos", *config.demos, "--out", str(model), "--seed", str(config.seed), "--quiet"]
+    if config.split:
+        argv += ["--split", config.split]
+    if pretrain(argv) != 0:
+        raise EpisodeError("--init bc", "pretraining on the demonstrations failed (see above)")
+    return model
+
+
+def check_config(config: FinetuneConfig) -> None:
+    """Refuse a configuration that cannot run, before anything is written (ValueError naming the field)."""
+    from .schedules import PhaseSchedule
+
+    schedule = PhaseSchedule.parse(config.schedule)
+    if schedule.injects_demos and not config.demos:
+        raise ValueError(f"schedule: {config.schedule!r} has a demos phase, but no demos were given")
+    if config.init == "bc" and not config.demos:
+        raise ValueError("init: 'bc' clones the demos, but no demos were given")
+    checks = (("n_envs", config.n_envs >= 1), ("vec_env", config.vec_env in ("dummy", "subproc")),
+              ("time_limit", config.time_limit > 0), ("demo_rate", config.demo_rate >= 0),
+              ("demo_mu", config.demo_mu in ("dataset", "policy")), ("eval_every", config.eval_every >= 1),
+              ("eval_episodes", config.eval_episodes >= 1),
+              ("checkpoint_every", config.checkpoint_every >= 1),
+              ("minutes", config.minutes is None or config.minutes > 0), ("threads", config.threads >= 1))
+    for name, ok in checks:
+        if not ok:
+            raise ValueError(f"{name}: bad value {getattr(config, name)!r}")
+    ACER.check_arguments(**config.acer)
+
+
+def run_finetune(config: FinetuneConfig, *, log: Any = print) -> FinetuneResult:
+    """A new run in `config.out` (which must not hold a run already)."""
+    check_config(config)
+    out = Path(config.out)
+    if (out / RUN_FILE).exists():
+        raise FileExistsError(f"{out} already holds a run (resume it, or choose another folder)")
+    init = Path(config.init) if config.init not in INIT_CHOICES else None
+    policy_kwargs = _init_policy_kwargs(init) if init is not None else {}
+    demos = _load_demos(config)
+    if demos is not None:
+        log(f"demonstrations: {len(demos)} decisions in {demos.episodes} episodes, "
+            f"rewards recomputed with the environment's reward")
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"kind": "qwopkit-finetune-run", **asdict(config)}
+    write_atomically(out / RUN_FILE, lambda tmp: write_json(tmp, record))
+    if config.init == "bc":
+        log("pretraining: behaviour cloning of the demonstrations (qwop-pretrain)")
+        init = _pretrain(config, out)
+    th.set_num_threads(config.threads)
+    env = make_env(config)
+    model = ACER("MlpPolicy", env, demos=demos, demo_rate=config.demo_rate, demo_mu=config.demo_mu,
+                 schedule=config.schedule, seed=config.seed, policy_kwargs=policy_kwargs, **config.acer)
+    if init is not None:
+        model.set_parameters(str(init), exact_match=False)
+        log(f"initial policy: {init}")
+    return _train(model, config, out, progress=RunProgressCallback(),
+                  evals=None, log=log)
+
+
+def resume_finetune(folder: str | Path, *, log: Any = print) -> FinetuneResult:
+    """Continue the run in `folder` from its last checkpoint (after a crash or kill -9)."""
+    out = Path(folder)
+    try:
+        data = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{out}: no run to resume here (no {RUN_FILE})") from None
+    except ValueError as exc:
+        raise ValueError(f"{out / RUN_FILE}: not a run record ({exc})") from None
+    config = FinetuneConfig.from_dict({**data, "out": str(out)})
+    check_config(config)
+    checkpoint = latest_checkpoint(out / "checkpoints")
+    if checkpoint is None:
+        raise FileNotFoundError(f"{out}: no checkpoint to resume from yet")
+    th.set_num_threads(config.threads)
+    env = make_env(config)
+    model = ACER.load(checkpoint.model, env=env, device="cpu")
+    restore_checkpoint(model, checkpoint)
+    model.set_demos(_load_demos(config))
+    progress = RunProgressCallback()
+    progress.load_state_dict(checkpoint.state.get("progress", {}))
+    log(f"resuming {out} at step {checkpoint.step:,} ({progress.seconds / 60:.1f} min trained)")
+    return _train(model, config, out, progress=progress, evals=checkpoint.state.get("evals", {}), log=log)
+
+
+def _train(model: ACER, config: FinetuneConfig, out: Path, *, progress: RunProgressCallback,
+           evals: dict[str, Any] | None, log: Any) -> FinetuneResult:
+    from .schedules import PhaseSchedule
+
+    total = PhaseSchedule.parse(config.schedule).total_steps
+    resumed = model.num_timesteps > 0
+    model.set_logger(configure(str(out / "logs"), ["csv", "tensorboard"]))
+    evaluation = QWOPEvalCallback(config.eval_every, config.eval_episodes, config.time_limit, config.seed,
+                                  progress=progress)
+    if evals:
+        evaluation.load_state_dict(evals)
+    callbacks = [progress, evaluation,
+                 ResumableCheckpointCallback(out / "checkpoints", config.checkpoint_every,
+                                             keep_state={"progress": progress, "evals": evaluation})]
+    if config.minutes is not None:
+        remaining = config.minutes * 60 - progress.seconds_before
+        if remaining <= 0:
+            log("the wall-clock budget was already spent")
+        callbacks.append(WallClockLimit(max(remaining, 1e-3)))
+    log(f"training: {config.schedule} ({total:,} steps), {config.n_envs} envs"
+        + (f", at most {config.minutes:g} min" if config.minutes else ""))
+    model.learn(total - model.num_timesteps, callback=callbacks, reset_num_timesteps=not resumed,
+                log_interval=50)
+    model_path = out / "model.zip"
+    write_atomically(model_path, model.save)
+    report = build_report(config=asdict(config), progress=progress, evals=evaluation.history,
+                          steps=model.num_timesteps)
+    report_path = out / "report.json"
+    write_atomically(report_path, lambda tmp: write_json(tmp, report))
+    curves = plot_curves(report, out / "curves.png")
+    model.env.close()
+    return FinetuneResult(out, model_path, report, report_path, curves)

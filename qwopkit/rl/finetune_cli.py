@@ -1,0 +1,194 @@
+"""`qwop-finetune`: ACER in the bundled game, starting from a clone, with recorded runs in its replay.
+
+    qwop-finetune --demos data/*.h5 [--init bc|scratch|MODEL] [--schedule "self:2M,demos:1M,self:2M"]
+                  [--out runs/NAME] [--minutes M] [--n-envs 8] [--seed 0] [ACER's options]
+    qwop-finetune --resume runs/NAME
+
+With `--demos` and no `--init`, the demonstrations are cloned first (qwop-pretrain's trainer,
+into the run folder's bc.zip) and ACER starts from the clone; `--init scratch` starts from random
+weights, `--init MODEL` from a zip. The run folder (rl/finetune.py) gets run.json, checkpoints,
+logs (CSV and TensorBoard), and at the end model.zip, report.json and curves.png. Errors a
+user can cause are one line, `qwop-finetune: error: <file or flag>: <what>`, exit status 1, and
+nothing already written is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+PROG = "qwop-finetune"
+
+# ACER's arguments and their flags (only the command line speaks of flags).
+ACER_FLAGS = {
+    "n_steps": "--n-steps", "gamma": "--gamma", "learning_rate": "--lr", "lr_decay": "--lr-decay",
+    "q_coef": "--q-coef", "ent_coef": "--ent-coef", "max_grad_norm": "--max-grad-norm",
+    "buffer_size": "--buffer-size", "replay_ratio": "--replay-ratio", "replay_start": "--replay-start",
+    "correction_term": "--correction-term", "trust_region": "--no-trust-region", "alpha": "--alpha",
+    "delta": "--delta",
+}
+CONFIG_FLAGS = {
+    "schedule": "--schedule", "init": "--init", "n_envs": "--n-envs", "vec_env": "--vec-env",
+    "time_limit": "--time-limit", "demo_rate": "--demo-rate", "demo_mu": "--demo-mu",
+    "eval_every": "--eval-every", "eval_episodes": "--eval-episodes",
+    "checkpoint_every": "--checkpoint-every",
+    "minutes": "--minutes", "threads": "--threads", "demos": "--demos", "out": "--out",
+    **ACER_FLAGS,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Fine-tune a policy with ACER in the bundled game, recorded runs in its replay.")
+    run = p.add_argument_group("the run")
+    run.add_argument("--demos", nargs="+", metavar="SPEC",
+                     help="episode files, folders or globs whose kept episodes go into the replay")
+    run.add_argument("--init", default=None,
+                     help="bc (clone --demos first), scratch (random weights) or a model zip; "
+                          "default bc with --demos, scratch without")
+    run.add_argument("--schedule", default=None,
+                     help="phases of environment steps: 'demos' injects demonstrations, 'self' does not; "
+                          "default demos:1M with --demos, self:1M without")
+    run.add_argument("--out", default=None, help="run folder (default runs/finetune-<date>-<time>)")
+    run.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint "
+                                                     "(every other option is read from DIR/run.json)")
+    run.add_argument("--minutes", type=float, default=None, help="stop after this much wall-clock time")
+    run.add_argument("--seed", type=int, default=0, help="seed of the environments, sampling and replay")
+    run.add_argument("--split", help="use only the train part of this named split of the demos")
+    run.add_argument("--n-envs", type=int, default=8, help="environments collected in step")
+    run.add_argument("--vec-env", choices=("dummy", "subproc"), default="dummy",
+                     help="environments in this process (dummy) or one process each (subproc)")
+    run.add_argument("--time-limit", type=float, default=120.0, help="HUD seconds per episode")
+    run.add_argument("--demo-rate", type=float, default=1.0,
+                     help="demonstration segments injected per on-policy segment in a demos phase")
+    run.add_argument("--demo-mu", choices=("dataset", "policy"), default="dataset",
+                     help="mu of demonstration steps: the episode file's estimate, or the policy's "
+                          "probabilities when injected (the seed's)")
+    run.add_argument("--eval-every", type=int, default=50_000, help="environment steps between evaluations")
+    run.add_argument("--eval-episodes", type=int, default=5, help="sampled runs per evaluation")
+    run.add_argument("--checkpoint-every", type=int, default=100_000,
+                     help="environment steps between checkpoints")
+    run.add_argument("--threads", type=int, default=1,
+                     help="torch threads (one is fastest for this network on a small machine)")
+    acer = p.add_argument_group("ACER (defaults: SB2's)")
+    acer.add_argument("--n-steps", type=int, default=20, help="steps per segment and environment")
+    acer.add_argument("--gamma", type=float, default=0.99, help="discount factor")
+    acer.add_argument("--lr", type=float, default=7e-4, help="RMSProp learning rate")
+    acer.add_argument("--lr-decay", choices=("linear", "constant"), default="linear",
+                      help="learning-rate decay over the schedule")
+    acer.add_argument("--q-coef", type=float, default=0.5, help="weight of the Q loss")
+    acer.add_argument("--ent-coef", type=float, default=0.01, help="weight of the entropy bonus")
+    acer.add_argument("--max-grad-norm", type=float, default=10.0, help="gradient clipping norm")
+    acer.add_argument("--buffer-size", type=int, default=5000, help="replay steps per environment")
+    acer.add_argument("--replay-ratio", type=float, default=4.0,
+                      help="mean replay updates per on-policy update")
+    acer.add_argument("--replay-start", type=int, default=1000,
+                      help="replay steps per environment before replay updates begin")
+    acer.add_argument("--correction-term", type=float, default=10.0,
+                      help="truncation c of importance weights")
+    acer.add_argument("--no-trust-region", action="store_true", help="no trust region against the average")
+    acer.add_argument("--alpha", type=float, default=0.99, help="Polyak factor of the averaged policy")
+    acer.add_argument("--delta", type=float, default=1.0, help="trust-region bound")
+    return p
+
+
+def config_from_args(args: argparse.Namespace):
+    from .finetune import FinetuneConfig
+
+    demos = [str(s) for s in args.demos] if args.demos else None
+    return FinetuneConfig(
+        out=args.out or time.strftime("runs/finetune-%Y%m%d-%H%M%S"),
+        demos=demos,
+        init=args.init or ("bc" if demos else "scratch"),
+        schedule=args.schedule or ("demos:1M" if demos else "self:1M"),
+        split=args.split, n_envs=args.n_envs, vec_env=args.vec_env, seed=args.seed,
+        time_limit=args.time_limit, demo_rate=args.demo_rate, demo_mu=args.demo_mu,
+        eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+        checkpoint_every=args.checkpoint_every, minutes=args.minutes, threads=args.threads,
+        acer={"n_steps": args.n_steps, "gamma": args.gamma, "learning_rate": args.lr,
+              "lr_decay": args.lr_decay, "q_coef": args.q_coef, "ent_coef": args.ent_coef,
+              "max_grad_norm": args.max_grad_norm, "buffer_size": args.buffer_size,
+              "replay_ratio": args.replay_ratio, "replay_start": args.replay_start,
+              "correction_term": args.correction_term, "trust_region": not args.no_trust_region,
+              "alpha": args.alpha, "delta": args.delta},
+    )
+
+
+def _flag_message(message: str) -> str:
+    """'n_steps: bad value 0' -> '--n-steps: bad value 0' (library errors name parameters)."""
+    name, sep, rest = message.partition(":")
+    if sep and name in CONFIG_FLAGS:
+        return f"{CONFIG_FLAGS[name]}:{rest}"
+    return message
+
+
+def print_summary(result, log=print) -> None:
+    report = result.report
+    training, last = report["training"], report["evaluation"]["last"]
+    best = training["best_time"]
+    log(f"{PROG}: {report['steps']:,} steps in {report['seconds'] / 60:.1f} min "
+        f"({report['steps_per_second']:,.0f} steps/s), {training['episodes']:,} training episodes, "
+        f"{training['finished']:,} finished")
+    if training["first_finish_step"] is not None:
+        log(f"{PROG}: first 100 m finish at step {training['first_finish_step']:,}; best HUD time "
+            f"{best:.2f} s (at step {training['best_time_step']:,})")
+    if last:
+        times = "-" if last["best_time"] is None else f"{last['best_time']:.2f} s"
+        log(f"{PROG}: last evaluation ({last['step']:,} steps): "
+            f"finish rate {100 * last['finish_rate']:.0f}%, "
+            f"mean distance {last['mean_distance']:.1f} m, best HUD time {times} "
+            f"(distance is the torso's; the finish line counts the first foot across)")
+    log(f"{PROG}: model {result.model}, report {result.report_path}"
+        + (f", curves {result.curves}" if result.curves else ""))
+
+
+def run(args: argparse.Namespace) -> int:
+    from .finetune import resume_finetune, run_finetune
+
+    log = lambda line: print(f"{PROG}: {line}", flush=True)  # noqa: E731
+    if args.resume:
+        result = resume_finetune(args.resume, log=log)
+    else:
+        result = run_finetune(config_from_args(args), log=log)
+    print_summary(result)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 1 failure, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    from qwopkit.dataset import EpisodeError
+    from qwopkit.dataset.warnings_line import print_episode_warnings_as_lines
+
+    from .policies import ModelFileError
+
+    print_episode_warnings_as_lines(PROG)
+    warnings.filterwarnings("ignore", message=".*swigvarlink.*")
+    try:
+        return run(args)
+    except (EpisodeError, ModelFileError) as exc:
+        print(f"{PROG}: error: {_flag_message(str(exc))}", file=sys.stderr)
+    except FileExistsError as exc:
+        print(f"{PROG}: error: --out: {exc}", file=sys.stderr)
+    except FileNotFoundError as exc:
+        where = "--resume: " if args.resume else ""
+        print(f"{PROG}: error: {where}{exc}", file=sys.stderr)
+    except ValueError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        print(f"{PROG}: error: {_flag_message(first)}", file=sys.stderr)
+    except OSError as exc:
+        where = exc.filename or Path(args.resume or args.out or ".")
+        print(f"{PROG}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted (the last checkpoint resumes with --resume)", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
