@@ -36,6 +36,10 @@ def one_torch_thread():
 
 
 def t(rows):
+    return np.array(rows, dtype=np.float32)
+
+
+def tt(rows):
     return th.tensor(rows, dtype=th.float32)
 
 
@@ -45,7 +49,7 @@ def test_retrace_without_episode_end():
     #   t=1: Q_ret = r_1 + gamma * 6 = 2 + 3 = 5;  R_1 = rho_bar_1 (Q_ret - Q_1) + V_1 = 1 * (5 - 4) + 5 = 6
     #   t=0: Q_ret = r_0 + gamma * R_1 = 1 + 3 = 4
     q_ret = retrace_targets(rewards=t([[1, 2]]), q_taken=t([[3, 4]]), values=t([[2, 5]]),
-                            rho_bar=t([[0.5, 1.0]]), dones=th.tensor([[False, False]]),
+                            rho_bar=t([[0.5, 1.0]]), dones=np.array([[False, False]]),
                             end_values=t([[0, 0]]), bootstrap=t([6]), gamma=0.5)
     assert q_ret.tolist() == [[4.0, 5.0]]
 
@@ -54,7 +58,7 @@ def test_retrace_truncated_weights_cut_the_correction():
     # As above with rho_bar_1 = 0.5: R_1 = 0.5 * (5 - 4) + 5 = 5.5, Q_ret(0) = 1 + 0.5 * 5.5 = 3.75.
     # With rho_bar_1 = 0 the target falls back on V_1 alone: Q_ret(0) = 1 + 0.5 * 5 = 3.5.
     common = dict(rewards=t([[1, 2]]), q_taken=t([[3, 4]]), values=t([[2, 5]]),
-                  dones=th.tensor([[False, False]]), end_values=t([[0, 0]]), bootstrap=t([6]), gamma=0.5)
+                  dones=np.array([[False, False]]), end_values=t([[0, 0]]), bootstrap=t([6]), gamma=0.5)
     assert retrace_targets(rho_bar=t([[1.0, 0.5]]), **common).tolist() == [[3.75, 5.0]]
     assert retrace_targets(rho_bar=t([[1.0, 0.0]]), **common).tolist() == [[3.5, 5.0]]
 
@@ -64,7 +68,7 @@ def test_retrace_stops_at_a_fall_and_bootstraps_a_truncation():
     # A truncation with V(true last observation) = 8: Q_ret(0) = 1 + 0.5 * 8 = 5.
     # Step 1 starts the next episode: Q_ret(1) = 2 + 0.5 * 6 = 5 in both cases.
     common = dict(rewards=t([[1, 2]]), q_taken=t([[3, 4]]), values=t([[2, 5]]), rho_bar=t([[1.0, 1.0]]),
-                  dones=th.tensor([[True, False]]), bootstrap=t([6]), gamma=0.5)
+                  dones=np.array([[True, False]]), bootstrap=t([6]), gamma=0.5)
     assert retrace_targets(end_values=t([[0, 0]]), **common).tolist() == [[1.0, 5.0]]
     assert retrace_targets(end_values=t([[8, 0]]), **common).tolist() == [[5.0, 5.0]]
 
@@ -75,8 +79,8 @@ def test_retrace_is_the_discounted_return_on_policy_when_q_is_exact():
     rewards = rng.standard_normal((3, 5)).astype(np.float32)
     values = rng.standard_normal((3, 5)).astype(np.float32)
     boot = rng.standard_normal(3).astype(np.float32)
-    q_ret = retrace_targets(t(rewards), t(values), t(values), th.ones(3, 5), th.zeros(3, 5, dtype=th.bool),
-                            th.zeros(3, 5), t(boot), 0.9).numpy()
+    q_ret = retrace_targets(rewards, values, values, np.ones((3, 5)), np.zeros((3, 5), bool),
+                            np.zeros((3, 5)), boot, 0.9)
     for i in range(5):
         expected = sum(0.9 ** k * rewards[:, i + k] for k in range(5 - i)) + 0.9 ** (5 - i) * boot
         np.testing.assert_allclose(q_ret[:, i], expected, rtol=1e-5)
@@ -85,7 +89,7 @@ def test_retrace_is_the_discounted_return_on_policy_when_q_is_exact():
 # ----------------------------------------------------------------------------- trust region
 def test_trust_region_leaves_a_step_inside_the_region_alone():
     # pi = average = (0.5, 0.5): k = -average / pi = (-1, -1). g = (3, 1): k.g = -4 <= delta = 1, no change.
-    grad, back = trust_region_projection(t([[3, 1]]), t([[0.5, 0.5]]), t([[0.5, 0.5]]), delta=1.0)
+    grad, back = trust_region_projection(tt([[3, 1]]), tt([[0.5, 0.5]]), tt([[0.5, 0.5]]), delta=1.0)
     assert back.tolist() == [0.0]
     np.testing.assert_allclose(grad.numpy(), [[3, 1]], atol=1e-5)
 
@@ -93,7 +97,7 @@ def test_trust_region_leaves_a_step_inside_the_region_alone():
 def test_trust_region_projects_a_step_outside_the_region():
     # g = (-3, -1): k.g = 4 > 1, step back (4 - 1) / |k|^2 = 3 / 2 = 1.5, g' = g - 1.5 k = (-1.5, 0.5),
     # and then k.g' = 1.5 - 0.5 = 1 = delta: the step ends on the region's boundary.
-    grad, back = trust_region_projection(t([[-3, -1]]), t([[0.5, 0.5]]), t([[0.5, 0.5]]), delta=1.0)
+    grad, back = trust_region_projection(tt([[-3, -1]]), tt([[0.5, 0.5]]), tt([[0.5, 0.5]]), delta=1.0)
     np.testing.assert_allclose(back.numpy(), [1.5], rtol=1e-5)
     np.testing.assert_allclose(grad.numpy(), [[-1.5, 0.5]], rtol=1e-5)
     k = -0.5 / 0.5
@@ -103,7 +107,7 @@ def test_trust_region_projects_a_step_outside_the_region():
 def test_trust_region_uses_the_ratio_of_average_to_policy():
     # pi = (0.8, 0.2), average = (0.4, 0.6): k = (-0.5, -3). g = (0, -1): k.g = 3, |k|^2 = 9.25,
     # step back (3 - 1) / 9.25 = 0.21622, g' = (0, -1) - 0.21622 (-0.5, -3) = (0.10811, -0.35135).
-    grad, back = trust_region_projection(t([[0, -1]]), t([[0.8, 0.2]]), t([[0.4, 0.6]]), delta=1.0)
+    grad, back = trust_region_projection(tt([[0, -1]]), tt([[0.8, 0.2]]), tt([[0.4, 0.6]]), delta=1.0)
     np.testing.assert_allclose(back.numpy(), [2 / 9.25], rtol=1e-4)
     np.testing.assert_allclose(grad.numpy(), [[0.5 * 2 / 9.25, -1 + 3 * 2 / 9.25]], rtol=1e-4)
 

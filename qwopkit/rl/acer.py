@@ -60,20 +60,22 @@ EPS = 1e-6  # keeps logs and ratios of probabilities finite
 DEMO_MU = ("dataset", "policy")
 
 
-def retrace_targets(rewards: th.Tensor, q_taken: th.Tensor, values: th.Tensor, rho_bar: th.Tensor,
-                    dones: th.Tensor, end_values: th.Tensor, bootstrap: th.Tensor, gamma: float) -> th.Tensor:
-    """Retrace's Q_ret for every step of B segments of n steps (tensors (B, n); bootstrap (B,)).
+def retrace_targets(rewards: np.ndarray, q_taken: np.ndarray, values: np.ndarray, rho_bar: np.ndarray,
+                    dones: np.ndarray, end_values: np.ndarray, bootstrap: np.ndarray,
+                    gamma: float) -> np.ndarray:
+    """Retrace's Q_ret for every step of B segments of n steps (arrays (B, n); bootstrap (B,)).
 
     Backwards from the value of the observation after the segment (`bootstrap`):
         Q_ret(t) = r_t + gamma * R_{t+1},
         R_t      = rho_bar_t * (Q_ret(t) - Q(x_t, a_t)) + V(x_t),
     where at the last step of an episode (`dones`) R_{t+1} is instead `end_values` (0 after a
-    fall or a finish, V of the true last observation after a truncation).
+    fall or a finish, V of the true last observation after a truncation). numpy, not torch: the
+    recursion is a loop over small arrays, where numpy's per-operation cost is a fraction of torch's.
     """
-    out = th.empty_like(rewards)
+    out = np.empty_like(rewards)
     ret = bootstrap
     for t in range(rewards.shape[1] - 1, -1, -1):
-        ret = th.where(dones[:, t], end_values[:, t], ret)
+        ret = np.where(dones[:, t], end_values[:, t], ret)
         ret = rewards[:, t] + gamma * ret
         out[:, t] = ret
         ret = rho_bar[:, t] * (ret - q_taken[:, t]) + values[:, t]
@@ -232,6 +234,9 @@ class ACER(BaseAlgorithm):
         self.policy_kwargs = {**seed_rmsprop, **self.policy_kwargs, "average": True}
         self.policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule,
                                         **self.policy_kwargs).to(self.device)
+        # Listed once: walking the modules for them at every update costs more than the update's maths.
+        self._live_params = self.policy.live_parameters()
+        self._polyak_pairs = self.policy.averaged_pairs()
         capacity = (self.buffer_size // self.n_steps) * self.n_envs
         self.replay_buffer = SegmentReplayBuffer(capacity, self.n_steps, self.observation_space.shape,
                                                  int(self.action_space.n), self.observation_space.dtype)
@@ -251,7 +256,7 @@ class ACER(BaseAlgorithm):
         self.demos = demos
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "demos"]
+        return [*super()._excluded_save_params(), "demos", "_live_params", "_polyak_pairs"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.optimizer"], []
@@ -382,9 +387,10 @@ class ACER(BaseAlgorithm):
             rho = f / (th.as_tensor(seg.mu, device=dev) + EPS)
             rho_taken = rho.gather(-1, actions).squeeze(-1)
             q_taken_now = q.gather(-1, actions).squeeze(-1)
-            q_ret = retrace_targets(th.as_tensor(seg.rewards, device=dev), q_taken_now, values,
-                                    rho_taken.clamp(max=1.0), th.as_tensor(seg.dones, device=dev),
-                                    end_values, values_all[:, n], self.gamma)
+            q_ret = th.as_tensor(retrace_targets(
+                seg.rewards, q_taken_now.cpu().numpy(), values.cpu().numpy(),
+                rho_taken.clamp(max=1.0).cpu().numpy(), seg.dones, end_values.cpu().numpy(),
+                values_all[:, n].cpu().numpy(), self.gamma), device=dev)
             c = self.correction_term
             weight = (q_ret - values) * rho_taken.clamp(max=c)
             bias_weight = (q - values.unsqueeze(-1)) * (1.0 - c / (rho + EPS)).clamp(min=0.0) * f
@@ -412,16 +418,16 @@ class ACER(BaseAlgorithm):
 
     def train_on(self, segments: Segments) -> dict[str, float]:
         """One gradient update on a batch of segments; returns its figures."""
-        self.policy.set_training_mode(True)
+        if not self.policy.training:  # (walking the modules at every update costs a tenth of one)
+            self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         loss, stats = self._loss(segments)
         self.policy.optimizer.zero_grad()
         loss.backward()
-        norm = th.nn.utils.clip_grad_norm_(self.policy.live_parameters(), self.max_grad_norm)
+        norm = th.nn.utils.clip_grad_norm_(self._live_params, self.max_grad_norm)
         stats["grad_norm"] = float(norm)
         self.policy.optimizer.step()
-        live, averaged = self.policy.averaged_pairs()
-        polyak_update(live, averaged, 1.0 - self.alpha)
+        polyak_update(*self._polyak_pairs, 1.0 - self.alpha)
         self._n_updates += 1
         return stats
 

@@ -129,8 +129,7 @@ class ACERPolicy(BasePolicy):
 
     def averaged_pairs(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
         """(live, averaged) parameters of the trunk and pi head, in matching order."""
-        live = [*self.trunk.parameters(), *self.pi.parameters()]
-        return live, self.average_parameters()
+        return [*self.trunk.parameters(), *self.pi.parameters()], self.average_parameters()
 
     def average_parameters(self) -> list[nn.Parameter]:
         if not self.average:

@@ -1,0 +1,258 @@
+"""Benchmarks of the ACER learner: figures printed, reports and curves written (docs/acer.md has the latest).
+
+    python -m qwopkit.rl.bench_acer cartpole [--seeds 0 1 2] [--steps 500000]
+    python -m qwopkit.rl.bench_acer speed [--seconds 60]
+    python -m qwopkit.rl.bench_acer qwop [--minutes 20] [--seed 0] [--runs ppo acer acer-demos]
+
+- cartpole: correctness on a known task. ACER with SB2's settings for CartPole-v1 (rl-baselines-zoo:
+  8 envs, ent_coef 0, a 64-64 tanh network), 500k steps per seed; the mean return of 20 sampled
+  evaluation episodes every 25k steps and at the end (the bar: >= 475; SB2's ACER reached 498.6).
+- speed: training steps per second of ACER (8 envs and 1 env) against SB3's DQN and sb3-contrib's
+  QR-DQN (their defaults, 1 env) on QWOP-v0, each for the same wall-clock time, in the same run.
+- qwop: learning in the bundled game at a fixed wall-clock budget per run, same seed: SB3 PPO (8 envs,
+  its defaults), ACER from scratch, and ACER from the clone of the bundled stride recordings with
+  those recordings in its replay. For each: first 100 m finish (step and minutes), best HUD time,
+  steps/s, and the curves against steps and against minutes (one PNG for all runs).
+
+Every run uses one torch thread (the fastest for these small networks here) and writes its report
+(rl/report.py) under --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+
+ENV_ID = "qwopkit/QWOP-v0"
+
+
+def _machine() -> str:
+    import os
+
+    cpu = platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {th.__version__}"
+
+
+def _write(path: Path, data: Any) -> None:
+    from .checkpoints import write_atomically, write_json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda tmp: write_json(tmp, data))
+
+
+# ----------------------------------------------------------------------------- CartPole
+def cartpole(args: argparse.Namespace) -> int:
+    from stable_baselines3.common.callbacks import EvalCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.monitor import Monitor
+    from torch import nn
+
+    from .acer import ACER
+
+    out = Path(args.out)
+    results = []
+    for seed in args.seeds:
+        env = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
+        eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=10_000 + seed)
+        model = ACER("MlpPolicy", env, ent_coef=0.0, seed=seed,
+                     policy_kwargs={"net_arch": [64, 64], "activation_fn": nn.Tanh})
+        evals = EvalCallback(eval_env, eval_freq=max(args.eval_every // 8, 1), n_eval_episodes=20,
+                             deterministic=False, log_path=str(out / f"cartpole-seed{seed}"), verbose=0)
+        started = time.perf_counter()
+        model.learn(args.steps, callback=evals)
+        seconds = time.perf_counter() - started
+        final, final_std = evaluate_policy(model, Monitor(gym.make("CartPole-v1")), n_eval_episodes=20,
+                                           deterministic=False)
+        curve = np.load(out / f"cartpole-seed{seed}" / "evaluations.npz")
+        first = next((int(s) for s, r in zip(curve["timesteps"], curve["results"].mean(1)) if r >= 475), None)
+        row = {"seed": seed, "steps": model.num_timesteps, "seconds": round(seconds, 1),
+               "final_mean": float(final), "final_std": float(final_std), "first_step_at_475": first,
+               "curve": {"step": curve["timesteps"].tolist(), "mean": curve["results"].mean(1).tolist()}}
+        results.append(row)
+        print(f"seed {seed}: mean return of 20 sampled episodes {final:.1f} +- {final_std:.1f} after "
+              f"{model.num_timesteps:,} steps ({seconds:.0f} s); first evaluation >= 475 at "
+              f"{'-' if first is None else f'{first:,}'} steps", flush=True)
+        env.close()
+        eval_env.close()
+    _write(out / "cartpole.json", {"machine": _machine(), "runs": results})
+    _plot_cartpole(results, out / "acer-cartpole.png")
+    passed = all(r["final_mean"] >= 475 for r in results)
+    mean = np.mean([r["final_mean"] for r in results])
+    print(f"{'all' if passed else 'not all'} seeds reach 475 (mean {mean:.1f}); "
+          f"curve {out / 'acer-cartpole.png'}")
+    return 0 if passed else 1
+
+
+def _plot_cartpole(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    for row in results:
+        ax.plot(row["curve"]["step"], row["curve"]["mean"], label=f"seed {row['seed']}")
+    ax.axhline(475, color="grey", ls="--", lw=0.8)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("mean return, 20 sampled episodes")
+    ax.set_title("ACER on CartPole-v1 (SB2's settings)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- speed
+def _steps_per_second(model: Any, seconds: float) -> float:
+    from .callbacks import WallClockLimit
+
+    model.learn(10**9, callback=WallClockLimit(seconds))
+    return model.num_timesteps / seconds
+
+
+def speed(args: argparse.Namespace) -> int:
+    from sb3_contrib import QRDQN
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from .acer import ACER
+
+    def env(n):
+        return make_vec_env(ENV_ID, n_envs=n, seed=args.seed)
+
+    # Each learner collects and trains past its learning start in the measured time.
+    candidates = {
+        "ACER, 8 envs": lambda: ACER("MlpPolicy", env(8), seed=args.seed),
+        "ACER, 1 env": lambda: ACER("MlpPolicy", env(1), seed=args.seed),
+        "DQN (SB3 defaults), 1 env": lambda: DQN("MlpPolicy", env(1), seed=args.seed, learning_starts=1000),
+        "QR-DQN (sb3-contrib defaults), 1 env": lambda: QRDQN("MlpPolicy", env(1), seed=args.seed,
+                                                              learning_starts=1000),
+    }
+    rates = {}
+    for name, make in candidates.items():
+        rates[name] = _steps_per_second(make(), args.seconds)
+        print(f"{name}: {rates[name]:,.0f} training steps/s", flush=True)
+    dqn = rates["DQN (SB3 defaults), 1 env"]
+    for name in ("ACER, 8 envs", "ACER, 1 env"):
+        print(f"{name} / DQN: {rates[name] / dqn:.2f}x")
+    _write(Path(args.out) / "speed.json", {"machine": _machine(), "seconds_each": args.seconds,
+                                           "rates": rates})
+    return 0
+
+
+# ----------------------------------------------------------------------------- QWOP
+RUNS = ("ppo", "acer", "acer-demos")
+STRIDE_DEMOS = "examples/data/bot_stride-*.h5"
+
+
+def _qwop_run(kind: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from .acer import ACER
+    from .callbacks import QWOPEvalCallback, RunProgressCallback, WallClockLimit
+    from .demos import load_demonstrations
+    from .report import build_report
+
+    env = make_vec_env(ENV_ID, n_envs=8, seed=args.seed)
+    progress = RunProgressCallback(log_seconds=30)
+    evals = QWOPEvalCallback(eval_freq=args.eval_every, episodes=5, seed=args.seed, progress=progress)
+    steps = 10**9  # the wall-clock budget ends the run
+    config: dict[str, Any] = {"kind": kind, "seed": args.seed, "minutes": args.minutes, "n_envs": 8}
+    if kind == "ppo":
+        model = PPO("MlpPolicy", env, seed=args.seed)
+    else:
+        demos = None
+        if kind == "acer-demos":
+            demos = load_demonstrations(args.demos, observation_shape=(71,), n_actions=11)
+        model = ACER("MlpPolicy", env, seed=args.seed, demos=demos)
+        if kind == "acer-demos":
+            from qwopkit.imitation.cli import main as pretrain
+
+            if pretrain(["--demos", args.demos, "--out", str(out / "bc.zip"), "--seed", str(args.seed),
+                         "--quiet"]) != 0:
+                raise SystemExit("pretraining failed")
+            model.set_parameters(str(out / "bc.zip"), exact_match=False)
+            config["demos"] = args.demos
+        # The linear learning-rate decay runs over the steps the budget is expected to allow.
+        steps = args.acer_steps
+    model.learn(steps, callback=[progress, evals, WallClockLimit(args.minutes * 60)])
+    report = build_report(config=config, progress=progress, evals=evals.history, steps=model.num_timesteps,
+                          algorithm={"ppo": "PPO", "acer": "ACER from scratch",
+                                     "acer-demos": "ACER from the clone, demos in replay"}[kind])
+    env.close()
+    model.save(out / f"{kind}.zip")
+    _write(out / f"{kind}.report.json", report)
+    return report
+
+
+def qwop(args: argparse.Namespace) -> int:
+    from .report import plot_curves
+
+    out = Path(args.out)
+    th.set_num_threads(1)
+    reports = {}
+    for kind in args.runs:
+        print(f"== {kind}: {args.minutes:g} min", flush=True)
+        reports[kind] = _qwop_run(kind, args, out)
+    plot_curves({r["algorithm"]: r for r in reports.values()}, out / "qwop-learning.png",
+                title=f"QWOP-v0, {args.minutes:g} min each, seed {args.seed} ({_machine()})")
+    print(f"\n{'run':<40} {'steps/s':>8} {'first finish':>22} {'best HUD':>9} {'last eval':>22}")
+    for r in reports.values():
+        t = r["training"]
+        first = "-" if t["first_finish_step"] is None else \
+            f"{t['first_finish_step']:,} ({t['first_finish_seconds'] / 60:.1f} min)"
+        best = "-" if t["best_time"] is None else f"{t['best_time']:.2f} s"
+        last = r["evaluation"]["last"] or {}
+        ev = f"{100 * last.get('finish_rate', 0):.0f}%, {last.get('mean_distance', float('nan')):.1f} m"
+        print(f"{r['algorithm']:<40} {r['steps_per_second']:>8,.0f} {first:>22} {best:>9} {ev:>22}")
+    print(f"curves: {out / 'qwop-learning.png'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m qwopkit.rl.bench_acer", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sub = p.add_subparsers(dest="what", required=True)
+    c = sub.add_parser("cartpole", help="ACER on CartPole-v1, 500k steps per seed",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    c.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds")
+    c.add_argument("--steps", type=int, default=500_000, help="environment steps per seed")
+    c.add_argument("--eval-every", type=int, default=25_000, help="environment steps between evaluations")
+    s = sub.add_parser("speed", help="training steps/s of ACER, DQN and QR-DQN on QWOP-v0",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    s.add_argument("--seconds", type=float, default=60.0, help="wall-clock seconds per learner")
+    s.add_argument("--seed", type=int, default=0, help="seed")
+    q = sub.add_parser("qwop", help="PPO, ACER and ACER with demos at a fixed wall-clock budget",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    q.add_argument("--minutes", type=float, default=20.0, help="wall-clock minutes per run")
+    q.add_argument("--seed", type=int, default=0, help="seed of every run")
+    q.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="which runs")
+    q.add_argument("--demos", default=STRIDE_DEMOS, help="recordings cloned and replayed by acer-demos")
+    q.add_argument("--acer-steps", type=int, default=5_000_000,
+                   help="steps ACER's learning rate decays over (about what the budget allows)")
+    q.add_argument("--eval-every", type=int, default=100_000, help="environment steps between evaluations")
+    for sp in (c, s, q):
+        sp.add_argument("--out", default="runs/bench", help="where reports and curves go")
+    args = p.parse_args(argv)
+    th.set_num_threads(1)
+    return {"cartpole": cartpole, "speed": speed, "qwop": qwop}[args.what](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
