@@ -1,10 +1,11 @@
-"""`qwop-run`: the main job, on the bundled game and the bundled data.
+"""`qwop-run`: the main job, the whole pipeline on the bundled game and the bundled data.
 
 1. A scripted runner (default `stride`) does one 100 m run headless on the bundled game.
 2. Behaviour cloning: the bundled recordings of that bot (examples/data) are cloned into the
    ACER policy network (`qwop-pretrain`), written to models/bc.zip with its report.
-3. Evaluation: the clone runs deterministically in the environment (`qwop-eval`).
-Fine-tuning (ACER with demonstrations in replay) joins here when it lands.
+3. Fine-tuning: ACER starts from the clone with the same recordings in its replay
+   (`qwop-finetune`), for about a minute (`--finetune-minutes`), into runs/qwop-run-<time>/.
+4. Evaluation: the fine-tuned policy runs deterministically in the environment (`qwop-eval`).
 """
 
 from __future__ import annotations
@@ -28,16 +29,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demos", default="examples/data/bot_stride-*.h5",
                         help="recordings to clone (default: the bundled stride runs)")
     parser.add_argument("--out", default="models/bc.zip", help="where the clone is written")
+    parser.add_argument("--finetune-minutes", type=float, default=1.0, metavar="MINUTES",
+                        help="wall-clock minutes of fine-tuning (default 1; 0 skips it)")
+    parser.add_argument("--runs", default="runs", help="folder of the fine-tuning run (default runs/)")
     parser.add_argument("--bot-only", action="store_true", help="only step 1 (no cloning)")
     args = parser.parse_args(argv)
     if args.time_limit <= 0:
         parser.error(f"--time-limit must be positive, got {args.time_limit}")
+    if args.finetune_minutes < 0:
+        parser.error(f"--finetune-minutes must be 0 or more, got {args.finetune_minutes}")
     try:
         program = get_bot(args.bot)
     except ValueError as err:
         parser.error(f"--bot: {err}")
 
-    print(f"{PROG}: 1/3 the scripted runner '{args.bot}' on the bundled game", flush=True)
+    print(f"{PROG}: 1/4 the scripted runner '{args.bot}' on the bundled game", flush=True)
     started = time.perf_counter()
     result = play(program, max_updates=int(args.time_limit * 30))
     wall = time.perf_counter() - started
@@ -53,13 +59,30 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from .imitation.cli import main as pretrain
     from .rl.eval_cli import main as evaluate
+    from .rl.finetune_cli import main as finetune
 
-    print(f"\n{PROG}: 2/3 behaviour cloning of {args.demos}", flush=True)
+    print(f"\n{PROG}: 2/4 behaviour cloning of {args.demos}", flush=True)
     status = pretrain(["--demos", args.demos, "--out", args.out, "--quiet"])
     if status != 0:
         return status
-    print(f"\n{PROG}: 3/3 the clone runs in the environment (deterministic)", flush=True)
-    return evaluate([args.out, "--episodes", "1", "--deterministic"])
+    model = args.out
+    if args.finetune_minutes > 0:
+        run = f"{args.runs}/qwop-run-{time.strftime('%Y%m%d-%H%M%S')}"
+        # The learning rate decays over the steps the budget allows at about 5,000 steps/s.
+        steps = max(int(args.finetune_minutes * 60 * 5_000), 10_000)
+        print(f"\n{PROG}: 3/4 fine-tuning the clone with ACER, the recordings in its replay, "
+              f"for {args.finetune_minutes:g} min (qwop-finetune, into {run})", flush=True)
+        status = finetune(["--demos", args.demos, "--init", args.out, "--schedule", f"demos:{steps}",
+                           "--minutes", str(args.finetune_minutes), "--out", run,
+                           "--eval-every", str(steps // 4), "--checkpoint-every", str(steps // 2)])
+        if status != 0:
+            return status
+        model = f"{run}/model.zip"
+    else:
+        print(f"\n{PROG}: 3/4 fine-tuning skipped (--finetune-minutes 0)", flush=True)
+    print(f"\n{PROG}: 4/4 the {'fine-tuned policy' if model != args.out else 'clone'} runs in the "
+          f"environment (deterministic)", flush=True)
+    return evaluate([model, "--episodes", "1", "--deterministic"])
 
 
 if __name__ == "__main__":

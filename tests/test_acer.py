@@ -403,3 +403,15 @@ def test_learning_rate_decays_linearly_to_zero():
     assert constant.lr_schedule(0.1) == pytest.approx(7e-4)
     assert math.isclose(model.policy.optimizer.defaults["eps"], 1e-5)
     assert type(model.policy.optimizer).__name__ == "RMSpropTFLike"
+
+
+def test_q_warmup_trains_only_the_q_head():
+    model = ACER("MlpPolicy", cartpole(n_envs=2), n_steps=5, replay_start=10, q_warmup=600, seed=0,
+                 policy_kwargs=SMALL)
+    before = {k: v.clone() for k, v in model.policy.state_dict().items()}
+    model.learn(500)
+    after = model.policy.state_dict()
+    assert all(th.equal(before[k], after[k]) for k in after if k.startswith(("trunk", "pi")))
+    assert not th.equal(before["q.weight"], after["q.weight"])
+    model.learn(500, reset_num_timesteps=False)  # past the warm-up everything learns
+    assert not th.equal(before["trunk.0.weight"], model.policy.state_dict()["trunk.0.weight"])

@@ -50,10 +50,14 @@ def test_qwop_run_clones_the_bundled_recordings_and_evaluates(tmp_path):
     examples = Path(__file__).resolve().parents[1] / "examples" / "data"
     model = tmp_path / "bc.zip"
     proc = subprocess.run([sys.executable, "-m", "qwopkit.run", "--demos", str(examples / "bot_stride-*.h5"),
-                           "--out", str(model)], capture_output=True, text=True, cwd=tmp_path)
+                           "--out", str(model), "--finetune-minutes", "0.15"], capture_output=True, text=True,
+                          cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "1/3" in proc.stdout and "2/3" in proc.stdout and "3/3" in proc.stdout
-    assert model.exists() and "mean distance" in proc.stdout
+    assert all(f"{i}/4" in proc.stdout for i in range(1, 5))
+    runs = list((tmp_path / "runs").glob("qwop-run-*"))
+    assert model.exists() and len(runs) == 1 and (runs[0] / "model.zip").exists()
+    assert (runs[0] / "report.json").exists() and (runs[0] / "curves.png").exists()
+    assert f"model {runs[0] / 'model.zip'}" in proc.stdout and "mean distance" in proc.stdout
 
 
 def test_qwop_run_without_demos_is_one_line(tmp_path):

@@ -43,7 +43,8 @@ _OBS_TORSO_Y = SEED_OBS_FIELDS.index("torso.y")
 _VX_TO_METRES_PER_HUD_SECOND = TIME_STEP * UPDATES_PER_SECOND / UNITS_PER_METRE
 
 
-def forward_velocity_reward_from_features(observations: np.ndarray, next_observations: np.ndarray) -> np.ndarray:
+def forward_velocity_reward_from_features(observations: np.ndarray,
+                                          next_observations: np.ndarray) -> np.ndarray:
     """forward_velocity_reward for runs without raw state, from the seed's 71 features (batched).
 
     The features keep no absolute position (every x is relative to the torso), so the speed is

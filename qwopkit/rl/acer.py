@@ -117,6 +117,9 @@ class ACER(BaseAlgorithm):
     :param trust_region: use the efficient trust region against the averaged policy.
     :param alpha: Polyak averaging factor of the averaged policy (its weight on its own past).
     :param delta: the trust region's bound.
+    :param q_warmup: environment steps at the start during which only the Q head learns (the trunk
+        and pi are left alone), so that a policy loaded from a clone is not pushed around by a
+        critic that is still random. 0 (SB2) starts everything at once.
     :param demos: demonstrations to inject into the replay (a DemoStore, rl/demos.py).
     :param demo_rate: demonstration segments injected per on-policy segment while a phase injects
         (1.0 is the seed's 1:1; fractions accumulate).
@@ -150,6 +153,7 @@ class ACER(BaseAlgorithm):
         trust_region: bool = True,
         alpha: float = 0.99,
         delta: float = 1.0,
+        q_warmup: int = 0,
         demos: DemoStore | None = None,
         demo_rate: float = 1.0,
         demo_mu: str = "dataset",
@@ -169,7 +173,8 @@ class ACER(BaseAlgorithm):
         self.check_arguments(lr_decay=lr_decay, n_steps=n_steps, gamma=gamma, buffer_size=buffer_size,
                              replay_ratio=replay_ratio, replay_start=replay_start,
                              correction_term=correction_term, alpha=alpha, delta=delta, demo_rate=demo_rate,
-                             demo_mu=demo_mu, max_grad_norm=max_grad_norm, q_coef=q_coef, ent_coef=ent_coef)
+                             demo_mu=demo_mu, max_grad_norm=max_grad_norm, q_coef=q_coef, ent_coef=ent_coef,
+                             q_warmup=q_warmup)
         self.lr_decay = lr_decay
         self.n_steps = n_steps
         self.gamma = gamma
@@ -183,6 +188,7 @@ class ACER(BaseAlgorithm):
         self.trust_region = trust_region
         self.alpha = alpha
         self.delta = delta
+        self.q_warmup = q_warmup
         self.demos = demos
         self.demo_rate = demo_rate
         self.demo_mu = demo_mu
@@ -199,6 +205,7 @@ class ACER(BaseAlgorithm):
         "delta": lambda v: v > 0, "demo_rate": lambda v: v >= 0, "demo_mu": lambda v: v in DEMO_MU,
         "max_grad_norm": lambda v: v > 0, "q_coef": lambda v: v >= 0, "ent_coef": lambda v: v >= 0,
         "learning_rate": lambda v: callable(v) or v > 0, "trust_region": lambda v: isinstance(v, bool),
+        "q_warmup": lambda v: v >= 0,
     }
 
     @classmethod
@@ -371,7 +378,11 @@ class ACER(BaseAlgorithm):
         obs_shape = self.observation_space.shape
         dev = self.device
         obs = th.as_tensor(seg.observations, device=dev).reshape(b * (n + 1), *obs_shape)
-        logits, q_all = self.policy(obs)
+        latent = self.policy.latent(obs)
+        warming_up = self.num_timesteps < self.q_warmup
+        if warming_up:  # only the Q head learns: the trunk and pi stay as they were loaded
+            latent = latent.detach()
+        logits, q_all = self.policy.pi(latent), self.policy.q(latent)
         probs_all = th.softmax(logits, dim=-1).reshape(b, n + 1, n_actions)
         q_all = q_all.reshape(b, n + 1, n_actions)
         f, q = probs_all[:, :n], q_all[:, :n]
@@ -404,6 +415,8 @@ class ACER(BaseAlgorithm):
                  "q_loss": loss_q.item(), "entropy": entropy.item(), "rho_mean": rho_taken.mean().item(),
                  "rho_above_c": (rho_taken > c).float().mean().item(), "value_mean": values.mean().item(),
                  "q_ret_mean": q_ret.mean().item()}
+        if warming_up:
+            return self.q_coef * loss_q, stats
         if not self.trust_region:
             return loss_policy + self.q_coef * loss_q, stats
         with th.no_grad():
@@ -427,7 +440,8 @@ class ACER(BaseAlgorithm):
         norm = th.nn.utils.clip_grad_norm_(self._live_params, self.max_grad_norm)
         stats["grad_norm"] = float(norm)
         self.policy.optimizer.step()
-        polyak_update(*self._polyak_pairs, 1.0 - self.alpha)
+        if self.num_timesteps >= self.q_warmup:  # (in the warm-up the policy does not move)
+            polyak_update(*self._polyak_pairs, 1.0 - self.alpha)
         self._n_updates += 1
         return stats
 

@@ -29,7 +29,7 @@ ACER_FLAGS = {
     "q_coef": "--q-coef", "ent_coef": "--ent-coef", "max_grad_norm": "--max-grad-norm",
     "buffer_size": "--buffer-size", "replay_ratio": "--replay-ratio", "replay_start": "--replay-start",
     "correction_term": "--correction-term", "trust_region": "--no-trust-region", "alpha": "--alpha",
-    "delta": "--delta",
+    "delta": "--delta", "q_warmup": "--q-warmup",
 }
 CONFIG_FLAGS = {
     "schedule": "--schedule", "init": "--init", "n_envs": "--n-envs", "vec_env": "--vec-env",
@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     acer.add_argument("--no-trust-region", action="store_true", help="no trust region against the average")
     acer.add_argument("--alpha", type=float, default=0.99, help="Polyak factor of the averaged policy")
     acer.add_argument("--delta", type=float, default=1.0, help="trust-region bound")
+    acer.add_argument("--q-warmup", type=int, default=0,
+                      help="first environment steps in which only the Q head learns (policy left as loaded)")
     return p
 
 
@@ -115,7 +117,7 @@ def config_from_args(args: argparse.Namespace):
               "max_grad_norm": args.max_grad_norm, "buffer_size": args.buffer_size,
               "replay_ratio": args.replay_ratio, "replay_start": args.replay_start,
               "correction_term": args.correction_term, "trust_region": not args.no_trust_region,
-              "alpha": args.alpha, "delta": args.delta},
+              "alpha": args.alpha, "delta": args.delta, "q_warmup": args.q_warmup},
     )
 
 
