@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from qwopkit.testing import engine_episode
 
 from qwopkit.adapter.openqwop.bots import get_bot
 from qwopkit.dataset import crossfit_mu, estimate_mu, make_split, mark, open_episode, write_episode
-from qwopkit.dataset.synthetic import engine_episode
 from qwopkit.imitation import BCConfig, bc_classifier_factory, load_demos, train_bc
 from qwopkit.imitation.bc import confusion, cross_entropy
 from qwopkit.imitation.cli import main as pretrain_main
@@ -215,7 +215,7 @@ def test_qwop_data_estimate_mu_uses_the_bc_trainer_by_default(tmp_path: Path) ->
     import sys
 
     paths = write_stride_episodes(tmp_path, 3, updates=90)
-    proc = subprocess.run([sys.executable, "-m", "qwopkit.dataset.cli", "estimate-mu", str(tmp_path),
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", "estimate-mu", str(tmp_path),
                            "--k", "3"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     for path in paths:

@@ -14,7 +14,8 @@ import pytest
 
 from qwopkit.adapter.openqwop import Engine, O, P, Q, W
 from qwopkit.adapter.openqwop.host import Tick
-from qwopkit.dataset import read_episode, resimulate, validate_file
+from qwopkit.dataset import read_episode, validate_file
+from qwopkit.recorder.verify import resimulate
 from qwopkit.recorder.session import RunRecorder, next_episode_index
 
 BROWSER = Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()
