@@ -11,7 +11,6 @@ import warnings
 import h5py
 import numpy as np
 import pytest
-from qwopkit.testing import synthetic_episode
 
 from qwopkit.dataset import (
     EpisodeError,
@@ -24,6 +23,7 @@ from qwopkit.dataset import (
     validate,
     write_episode,
 )
+from qwopkit.testing import synthetic_episode
 
 
 def _good(folder, index, steps=6):

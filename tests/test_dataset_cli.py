@@ -11,9 +11,9 @@ import sys
 
 import numpy as np
 import pytest
-from qwopkit.testing import engine_episode, random_keys
 
 from qwopkit.dataset import read_episode, read_splits, write_episode
+from qwopkit.testing import engine_episode, random_keys
 
 
 def qwop_data(*args, cwd, ok=True):

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from qwopkit.testing import synthetic_episode
 
 from qwopkit.dataset import (
     EpisodeError,
@@ -21,6 +20,7 @@ from qwopkit.dataset import (
 )
 from qwopkit.dataset.index import COLUMNS
 from qwopkit.dataset.merge import merge
+from qwopkit.testing import synthetic_episode
 
 PLAYERS = ("ann", "bob", "cyd", "dee")
 

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from qwopkit.testing import engine_episode, random_keys, synthetic_episode
 
 from qwopkit.adapter.features import ACTION_KEYS, ACTION_NAMES, SEED_OBS_FIELDS, seed_observation
 from qwopkit.adapter.openqwop.layout import STATE_FIELDS, STATE_INDEX
@@ -26,6 +25,7 @@ from qwopkit.dataset import (
 )
 from qwopkit.dataset.schema import decision_bounds, episode_filename
 from qwopkit.recorder.decisions import MASK_TO_ACTION, episode_from_updates
+from qwopkit.testing import engine_episode, random_keys, synthetic_episode
 
 
 def assert_same_episode(a: Episode, b: Episode) -> None:

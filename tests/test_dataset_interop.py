@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qwopkit.recorder.verify import resimulate
-from qwopkit.testing import engine_episode, random_keys
 
 from qwopkit.adapter.features import ACTION_NAMES, ACTION_TO_SEED, SEED_ACTION_NAMES, SEED_OBS_FIELDS
 from qwopkit.dataset import (
@@ -22,6 +20,8 @@ from qwopkit.dataset import (
     validate_file,
     write_episode,
 )
+from qwopkit.recorder.verify import resimulate
+from qwopkit.testing import engine_episode, random_keys
 
 X_COLUMNS = [i for i, n in enumerate(SEED_OBS_FIELDS) if n.endswith(".x")]
 SEED_DEMOS = Path(os.environ.get("QWOPKIT_SEED_DEMOS",

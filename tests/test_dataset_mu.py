@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qwopkit.testing import synthetic_episode
 
 from qwopkit.dataset import (
     EpisodeError,
@@ -17,6 +16,7 @@ from qwopkit.dataset import (
     validate_file,
     write_episode,
 )
+from qwopkit.testing import synthetic_episode
 
 
 def test_smoothed_mu():

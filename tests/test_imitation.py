@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qwopkit.testing import engine_episode
 
 from qwopkit.adapter.openqwop.bots import get_bot
 from qwopkit.dataset import crossfit_mu, estimate_mu, make_split, mark, open_episode, write_episode
@@ -21,6 +20,7 @@ from qwopkit.imitation import BCConfig, bc_classifier_factory, load_demos, train
 from qwopkit.imitation.bc import confusion, cross_entropy
 from qwopkit.imitation.cli import main as pretrain_main
 from qwopkit.rl.policy import ACERPolicy, load_policy, read_model_info
+from qwopkit.testing import engine_episode
 
 UPDATES = 450  # 15 s of game, 150 decisions per episode
 FAST = BCConfig(max_epochs=150, patience=15)

@@ -15,8 +15,8 @@ import pytest
 from qwopkit.adapter.openqwop import Engine, O, P, Q, W
 from qwopkit.adapter.openqwop.host import Tick
 from qwopkit.dataset import read_episode, validate_file
-from qwopkit.recorder.verify import resimulate
 from qwopkit.recorder.session import RunRecorder, next_episode_index
+from qwopkit.recorder.verify import resimulate
 
 BROWSER = Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()
 needs_browser = pytest.mark.skipif(not BROWSER, reason="needs /usr/bin/chromium and /usr/bin/chromedriver")

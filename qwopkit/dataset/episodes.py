@@ -25,9 +25,9 @@ from .curation import marks_for
 from .episode import Episode
 from .errors import EpisodeError, EpisodeWarning
 from .paths import PathSpec, resolve_paths
-from .reader import h5_reason, open_checked
+from .reader import episode_errors, open_checked
 from .schema import DECISION_DATASETS, RAW_DATASETS
-from .values import raw_problem
+from .values import keys_problem, raw_problem, state_problem
 
 # A check that needs more than the dataset knows (the game's features, a re-simulation):
 # given an open episode, the problem found, or None.
@@ -76,14 +76,18 @@ class EpisodeFile:
         return self._f[name]
 
     def read(self, name: str) -> np.ndarray:
-        """A whole dataset as a numpy array (a copy of the checked one for per-decision data)."""
+        """A whole dataset as a numpy array: per-decision data as checked on opening (a copy),
+        raw state and keys checked as they are read."""
         if name in self._arrays:
             return self._arrays[name].copy()
         dataset = self[name]
-        try:
-            return dataset[()]
-        except (OSError, RuntimeError, ValueError, TypeError) as exc:
-            raise EpisodeError(self.path, f"cannot read {name!r} ({h5_reason(exc)})") from None
+        with episode_errors(self.path):
+            data = dataset[()]
+            problem = {"state": state_problem, "keys": keys_problem}[name](data) if name in RAW_DATASETS \
+                else None
+        if problem:
+            raise EpisodeError(self.path, problem)
+        return data
 
     def read_into(self, name: str, out: np.ndarray) -> None:
         """Read a whole dataset into a preallocated array."""

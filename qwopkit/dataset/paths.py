@@ -21,8 +21,10 @@ PathSpec = str | Path | Iterable[str | Path]
 
 
 def _listing(folder: Path) -> list[Path]:
+    # Sub-folders are not listed, even named *.h5, so that resolving a listing again gives it back.
     try:
-        return sorted(q for q in folder.iterdir() if q.suffix == SUFFIX and not q.name.startswith("."))
+        return sorted(q for q in folder.iterdir()
+                      if q.suffix == SUFFIX and not q.name.startswith(".") and not q.is_dir())
     except OSError as exc:
         raise EpisodeError(folder, f"cannot list the folder ({exc.strerror or exc})") from None
 
@@ -31,8 +33,8 @@ def resolve_paths(specs: PathSpec) -> list[Path]:
     """Episode files named by paths, folders and globs, in order; each file once.
 
     A spec that matches nothing is an EpisodeError. A path that exists but is not a regular
-    file (a folder is listed instead; a pipe, a device, a symlink loop) is returned, so that
-    the readers can say what it is.
+    file (a pipe, a device, a symlink loop) is returned, so that the readers can say what it
+    is; a folder is listed instead (its sub-folders are not).
     """
     if isinstance(specs, (str, Path)):
         specs = [specs]

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import DatasetParameterError, EpisodeError
 from .index import build_index
-from .paths import PathSpec, resolve_paths
+from .paths import PathSpec
 from .schema import now_iso
 from .splits import common_folder, write_split
 
@@ -42,7 +42,7 @@ def make_split(specs: PathSpec, name: str, *, by: str = "episode", valid_fractio
         raise DatasetParameterError("valid_fraction", f"must be in [0, 1), got {valid_fraction}")
     if not isinstance(name, str) or not name or "\x00" in name:
         raise DatasetParameterError("name", f"bad split name {name!r}")
-    df = build_index(resolve_paths(specs), marks=False)
+    df = build_index(specs, marks=False)
     if df.empty:
         raise EpisodeError(name, "no readable episodes to split")
     paths = [Path(p) for p in df["path"]]

@@ -101,7 +101,7 @@ def to_transitions(specs: PathSpec, *, split: str | None = None, part: str = "tr
         try:
             if path.parent not in folder_marks:
                 folder_marks[path.parent] = read_marks(path.parent)
-            entry = episode_cache.get(path, values=False)
+            entry = episode_cache.get(path)  # attributes, layout and values: the one read path
             if entry.meta["observation_fields"] != fields:
                 raise EpisodeError(path, "observation fields differ from the ones loaded "
                                          f"({len(entry.meta['observation_fields'])} columns)")

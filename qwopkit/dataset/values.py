@@ -90,11 +90,21 @@ def decision_problem(meta: Mapping[str, Any], *, observations: np.ndarray, actio
     return None
 
 
-def raw_problem(state: np.ndarray, keys: np.ndarray) -> str | None:
-    """The first problem with the raw per-update data, or None."""
+def keys_problem(keys: np.ndarray) -> str | None:
+    """Whether every key mask is 4-bit."""
     if keys.size and int(keys.max()) > MAX_KEY_MASK:
         return f"keys outside 0-{MAX_KEY_MASK} (update {int(np.argmax(keys > MAX_KEY_MASK))})"
+    return None
+
+
+def state_problem(state: np.ndarray) -> str | None:
+    """Whether every raw state value is finite."""
     return _finite_problem("state", state)
+
+
+def raw_problem(state: np.ndarray, keys: np.ndarray) -> str | None:
+    """The first problem with the raw per-update data, or None."""
+    return keys_problem(keys) or state_problem(state)
 
 
 def check_decision_values(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
