@@ -74,7 +74,7 @@ def fsync_dir(folder: str | Path) -> None:
             os.close(fd)
 
 
-def publish(tmp: Path, final: Path, *, overwrite: bool) -> None:
+def publish(tmp: Path, final: Path, *, overwrite: bool, fsync: bool = True) -> None:
     """Move a complete temporary file to its final name, durably.
 
     Without `overwrite` a hard link is made first: linking fails if `final` exists, so two
@@ -93,7 +93,8 @@ def publish(tmp: Path, final: Path, *, overwrite: bool) -> None:
             os.replace(tmp, final)
         else:
             os.unlink(tmp)
-    fsync_dir(final.parent)
+    if fsync:
+        fsync_dir(final.parent)
 
 
 @contextlib.contextmanager
@@ -112,7 +113,7 @@ def atomic_write(path: str | Path, *, overwrite: bool = True, fsync: bool = True
         yield tmp
         if fsync:
             fsync_path(tmp)
-        publish(tmp, final, overwrite=overwrite)
+        publish(tmp, final, overwrite=overwrite, fsync=fsync)
     finally:
         tmp.unlink(missing_ok=True)
 

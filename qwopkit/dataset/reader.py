@@ -102,32 +102,33 @@ def _stored_completely(dsid: h5py.h5d.DatasetID) -> bool:
     return dsid.get_storage_size() == nbytes
 
 
-def file_layout(f: h5py.File) -> tuple[dict[str, tuple[int, ...]], dict[str, np.dtype]]:
-    """Shapes and dtypes of the format's datasets present in an open file; ValueError for a
-    foreign layout (a link, a group, external or virtual storage, rows declared but not stored)."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    dtypes: dict[str, np.dtype] = {}
-    if "infos" in f and not isinstance(f.get("infos", getlink=True), h5py.HardLink):
+def open_datasets(f: h5py.File) -> dict[str, h5py.h5d.DatasetID]:
+    """The format's datasets present in an open file, opened with h5py's low-level API (per-file
+    overhead, not bytes, limits reading thousands of short episodes); ValueError for a foreign
+    layout: a link, a group, external or virtual storage, rows declared but not stored."""
+    links = f.id.links
+    if links.exists(b"infos") and links.get_info(b"infos").type != h5py.h5l.TYPE_HARD:
         raise ValueError("'infos' is a link, not a group of this file")
+    out: dict[str, h5py.h5d.DatasetID] = {}
     for name in ALL_DATASETS:
-        if name not in f:
-            if f.get(name, getlink=True) is not None:
-                raise ValueError(f"{name!r} is a link to nothing readable")
+        key = name.encode()
+        if "/" in name and not links.exists(key.split(b"/")[0]):
             continue
-        if not isinstance(f.get(name, getlink=True), h5py.HardLink):
+        if not links.exists(key):
+            continue
+        if links.get_info(key).type != h5py.h5l.TYPE_HARD:
             raise ValueError(f"{name!r} is a link, not a dataset of this file")
-        obj = f[name]
-        if not isinstance(obj, h5py.Dataset):
+        if h5py.h5o.get_info(f.id, key).type != h5py.h5o.TYPE_DATASET:
             raise ValueError(f"{name!r} is not a dataset")
-        plist = obj.id.get_create_plist()
+        dsid = h5py.h5d.open(f.id, key)
+        plist = dsid.get_create_plist()
         if plist.get_layout() == h5py.h5d.VIRTUAL or plist.get_external_count():
             raise ValueError(f"dataset {name!r} keeps its data outside this file")
-        if not _stored_completely(obj.id):
-            raise ValueError(f"dataset {name!r} declares {obj.shape[0] if obj.shape else 0} rows "
-                             "but does not store them all")
-        shapes[name] = obj.shape
-        dtypes[name] = obj.dtype
-    return shapes, dtypes
+        if not _stored_completely(dsid):
+            rows = dsid.shape[0] if dsid.shape else 0
+            raise ValueError(f"dataset {name!r} declares {rows} rows but does not store them all")
+        out[name] = dsid
+    return out
 
 
 @dataclass
@@ -151,18 +152,28 @@ class CheckedFile:
         return "state" in self.shapes
 
 
-def check_structure(f: h5py.File) -> tuple[dict[str, Any], dict[str, tuple[int, ...]], dict[str, np.dtype]]:
-    """Attributes and layout of an open file; ValueError (one line) on the first problem."""
+Structure = tuple[dict[str, Any], dict[str, tuple[int, ...]], dict[str, np.dtype],
+                  dict[str, h5py.h5d.DatasetID]]
+
+
+def check_structure(f: h5py.File) -> Structure:
+    """Attributes and layout of an open file (and its datasets, opened); ValueError (one line)
+    on the first problem."""
     meta = decode_attrs(f.attrs)
     check_meta(meta)
-    shapes, dtypes = file_layout(f)
+    ids = open_datasets(f)
+    shapes, dtypes = {k: v.shape for k, v in ids.items()}, {k: v.dtype for k, v in ids.items()}
     check_layout(shapes, dtypes, meta)
-    return meta, shapes, dtypes
+    return meta, shapes, dtypes, ids
 
 
-def read_checked(f: h5py.File, meta: dict[str, Any], names: Iterable[str]) -> dict[str, np.ndarray]:
+def read_checked(ids: dict[str, h5py.h5d.DatasetID], meta: dict[str, Any],
+                 names: Iterable[str]) -> dict[str, np.ndarray]:
     """Read whole datasets and check their values; ValueError on the first problem."""
-    arrays = {name: f[name][()] for name in names}
+    arrays = {}
+    for name in names:
+        arrays[name] = np.empty(ids[name].shape, ids[name].dtype)
+        read_into(ids[name], arrays[name])
     check_decision_values(meta, arrays)
     return arrays
 
@@ -170,9 +181,9 @@ def read_checked(f: h5py.File, meta: dict[str, Any], names: Iterable[str]) -> di
 def check_open_file(f: h5py.File, path: Path, *, raw: bool = False) -> CheckedFile:
     """Run the read path's checks on an open file (also one not yet published). Raises EpisodeError."""
     with episode_errors(path):
-        meta, shapes, dtypes = check_structure(f)
+        meta, shapes, dtypes, ids = check_structure(f)
         names = [*DECISION_DATASETS, *(RAW_DATASETS if raw and "state" in shapes else ())]
-        arrays = read_checked(f, meta, names)
+        arrays = read_checked(ids, meta, names)
     return CheckedFile(path, f, meta, shapes, dtypes, arrays)
 
 
@@ -191,8 +202,8 @@ def inspect_file(path: str | Path, *, values: bool = True) -> CheckedFile:
     """The checks of `open_checked` (values optional), file closed afterwards. Raises EpisodeError."""
     path = Path(path)
     with open_h5(path) as f, episode_errors(path):
-        meta, shapes, dtypes = check_structure(f)
-        arrays = read_checked(f, meta, DECISION_DATASETS) if values else {}
+        meta, shapes, dtypes, ids = check_structure(f)
+        arrays = read_checked(ids, meta, DECISION_DATASETS) if values else {}
         return CheckedFile(path, f, meta, shapes, dtypes, arrays)
 
 
