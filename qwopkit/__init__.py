@@ -6,7 +6,9 @@ nothing heavy is imported until the environment is made.
 
 from gymnasium.envs.registration import register, registry
 
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["__version__"]
 
 if "qwopkit/QWOP-v0" not in registry:
     register(id="qwopkit/QWOP-v0", entry_point="qwopkit.adapter.env:QWOPEnv")

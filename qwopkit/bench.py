@@ -125,29 +125,36 @@ def bench_fidelity() -> None:
     report(folder)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    from .console import run_console
+
     parser = argparse.ArgumentParser(prog="qwop-bench", description="Print benchmark figures.")
     parser.add_argument("what", choices=["env", "fidelity", "record", "dataset"],
                         help="which benchmark to run")
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of each measurement (env: 5, record: 20)")
     args = parser.parse_args(argv)
+    if args.what == "record" and not os.environ.get("DISPLAY"):
+        parser.error("record: needs an X display for the key listener (set DISPLAY; Xvfb works)")
+    return run_console("qwop-bench", lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.what == "env":
         bench_env(args.seconds or 5.0)
     elif args.what == "fidelity":
         bench_fidelity()
     elif args.what == "record":
-        if not os.environ.get("DISPLAY"):
-            parser.error("record: needs an X display for the key listener (set DISPLAY; Xvfb works)")
         from .recorder.bench import bench_record
 
         bench_record(args.seconds or 20.0)
     else:
-        from .dataset.bench import run_index_bench, run_transitions_bench
+        from .dataset_bench import run_index_bench, run_transitions_bench
 
         run_index_bench()
         run_transitions_bench()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -16,6 +16,8 @@ import sys
 import time
 
 from .adapter.openqwop.bots import BOTS, get_bot, play
+from .console import run_console
+from .errors import InputError
 
 PROG = "qwop-run"
 
@@ -42,7 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         program = get_bot(args.bot)
     except ValueError as err:
         parser.error(f"--bot: {err}")
+    return run_console(PROG, lambda: _run(args, program))
 
+
+def _run(args: argparse.Namespace, program) -> int:
     print(f"{PROG}: 1/4 the scripted runner '{args.bot}' on the bundled game", flush=True)
     started = time.perf_counter()
     result = play(program, max_updates=int(args.time_limit * 30))
@@ -54,9 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if not glob.glob(args.demos):
-        print(f"{PROG}: error: --demos: no episode files match {args.demos!r} (run from the "
-              f"repository's root, or pass --demos)", file=sys.stderr)
-        return 1
+        raise InputError("--demos", f"no episode files match {args.demos!r} (run from the "
+                         "repository's root, or pass --demos)")
     from .imitation.cli import main as pretrain
     from .rl.eval_cli import main as evaluate
     from .rl.finetune_cli import main as finetune

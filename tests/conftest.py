@@ -9,6 +9,21 @@ import pytest
 from qwopkit.adapter.openqwop.fidelity import default_seed_demos
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sb3_logs_in_pytest_temp(tmp_path_factory):
+    """SB3 algorithms make a log folder in /tmp (SB3-<time>) unless SB3_LOGDIR says where: put
+    them in pytest's temporary folder, so that the suite leaves nothing behind."""
+    import os
+
+    old = os.environ.get("SB3_LOGDIR")
+    os.environ["SB3_LOGDIR"] = str(tmp_path_factory.mktemp("sb3-logs"))
+    yield
+    if old is None:
+        os.environ.pop("SB3_LOGDIR", None)
+    else:
+        os.environ["SB3_LOGDIR"] = old
+
+
 @pytest.fixture
 def seed_demos() -> Path:
     path = default_seed_demos()

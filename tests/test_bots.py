@@ -57,7 +57,7 @@ def test_qwop_run_clones_the_bundled_recordings_and_evaluates(tmp_path):
     runs = list((tmp_path / "runs").glob("qwop-run-*"))
     assert model.exists() and len(runs) == 1 and (runs[0] / "model.zip").exists()
     assert (runs[0] / "report.json").exists() and (runs[0] / "curves.png").exists()
-    assert f"model {runs[0] / 'model.zip'}" in proc.stdout and "mean distance" in proc.stdout
+    assert f"model runs/{runs[0].name}/model.zip" in proc.stdout and "mean distance" in proc.stdout
 
 
 def test_qwop_run_without_demos_is_one_line(tmp_path):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -29,10 +28,13 @@ MISSING = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
 SKIP_REASON = "needs Chromium and chromedriver; missing: " + " ".join(MISSING)
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING), reason=SKIP_REASON)]
 
-# Screenshots go to a temporary folder, so a test run leaves the checkout clean; set
+# Screenshots go to pytest's temporary folder, so a test run leaves nothing behind; set
 # QWOPKIT_SCREENSHOTS=docs/img to refresh the pictures in the docs.
-SCREENSHOT_DIR = Path(os.environ.get("QWOPKIT_SCREENSHOTS") or tempfile.mkdtemp(prefix="qwop-shots-"))
-SCREENSHOT = SCREENSHOT_DIR / "game-page.png"
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    return Path(os.environ.get("QWOPKIT_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +203,7 @@ def test_replay_mode_draws_a_recorded_run(driver, host, tmp_path):
     assert np.array_equal(np.asarray(game.state()["state"], dtype=float), states[40])
 
 
-def test_screenshot_of_the_game_page(host, game):
+def test_screenshot_of_the_game_page(host, game, shots):
     game.key_down("q")
     wait_updates(host, 12)
     game.key_up("q")
@@ -209,11 +211,11 @@ def test_screenshot_of_the_game_page(host, game):
     game.wait_for(lambda: game.keys_held() == 10, 5, "W+P to be held")
     wait_updates(host, 10)
     time.sleep(0.1)  # let the page draw the latest frame
-    game.screenshot(SCREENSHOT)
-    assert SCREENSHOT.stat().st_size > 10_000
+    game.screenshot(shots / "game-page.png")
+    assert (shots / "game-page.png").stat().st_size > 10_000
 
 
-def test_screenshot_of_a_replay(driver, host):
+def test_screenshot_of_a_replay(driver, host, shots):
     from itertools import islice
 
     from qwopkit.adapter.openqwop.bots import get_bot
@@ -226,4 +228,4 @@ def test_screenshot_of_a_replay(driver, host):
     driver.execute_script("qwopAdapter.replay.seek(476);")
     assert game.state()["distance"] > 10
     time.sleep(0.1)
-    game.screenshot(SCREENSHOT.with_name("game-replay.png"))
+    game.screenshot(shots / "game-replay.png")

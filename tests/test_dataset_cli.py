@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from qwopkit.dataset import read_episode, read_splits, write_episode
-from qwopkit.dataset.synthetic import engine_episode, random_keys
+from qwopkit.testing import engine_episode, random_keys
 
 
 def qwop_data(*args, cwd, ok=True):
     env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
-    r = subprocess.run([sys.executable, "-m", "qwopkit.dataset.cli", *map(str, args)], cwd=cwd, env=env,
+    r = subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", *map(str, args)], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=120)
     assert "Traceback" not in r.stderr, r.stderr
     if ok:

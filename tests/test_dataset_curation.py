@@ -20,7 +20,7 @@ from qwopkit.dataset import (
 )
 from qwopkit.dataset.index import COLUMNS
 from qwopkit.dataset.merge import merge
-from qwopkit.dataset.synthetic import synthetic_episode
+from qwopkit.testing import synthetic_episode
 
 PLAYERS = ("ann", "bob", "cyd", "dee")
 
@@ -74,7 +74,7 @@ def test_marks_override_attributes_and_delete_nothing(dataset):
 
 def test_bad_marks_are_refused(dataset):
     _, paths = dataset
-    with pytest.raises(EpisodeError, match="--rating: must be an integer 0-5"):
+    with pytest.raises(EpisodeError, match="rating: must be an integer 0-5"):
         mark(paths[:1], rating=6)
     with pytest.raises(EpisodeError, match="comma"):
         mark(paths[:1], add_tags=["a,b"])
@@ -183,19 +183,17 @@ def test_concurrent_markers_lose_nothing(dataset):
 
 
 def test_attribute_cache_is_used_until_a_file_changes(dataset, monkeypatch):
-    import qwopkit.dataset.index as index_module
-    import qwopkit.dataset.transitions as transitions_module
+    import qwopkit.dataset.cache as cache_module
     from qwopkit.dataset.cache import CACHE_FILE
 
     folder, paths = dataset
     first = build_index(folder)
     assert (folder / CACHE_FILE).exists()
 
-    def no_reading(path, keys):
+    def no_reading(path, **kwargs):
         raise AssertionError(f"{path} was read despite the cache")
 
-    monkeypatch.setattr(index_module, "read_attrs", no_reading)
-    monkeypatch.setattr(transitions_module, "read_attrs", no_reading)
+    monkeypatch.setattr(cache_module, "inspect_file", no_reading)
     assert build_index(folder).equals(first)
     assert len(to_transitions(folder)) == first["steps"].sum()
     mark(paths[:1], rating=5)  # marks are applied after the cache, never cached

@@ -23,8 +23,9 @@ from qwopkit.dataset import (
     read_episode,
     write_episode,
 )
-from qwopkit.dataset.schema import MASK_TO_ACTION, decision_bounds, episode_filename
-from qwopkit.dataset.synthetic import engine_episode, random_keys, synthetic_episode
+from qwopkit.dataset.schema import decision_bounds, episode_filename
+from qwopkit.recorder.decisions import MASK_TO_ACTION, episode_from_updates
+from qwopkit.testing import engine_episode, random_keys, synthetic_episode
 
 
 def assert_same_episode(a: Episode, b: Episode) -> None:
@@ -71,6 +72,13 @@ def test_root_attributes_as_specified(tmp_path):
 
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
+finite64 = st.floats(allow_nan=False, allow_infinity=False)
+
+
+def _distributions(weights: np.ndarray) -> np.ndarray:
+    """Rows of non-negative weights made into probability distributions (mu's rule)."""
+    weights = weights.astype(np.float64) + 1e-3
+    return (weights / weights.sum(1, keepdims=True)).astype(np.float32)
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20)
 
 
@@ -88,7 +96,7 @@ def episodes(draw):
         (term if outcome in ("finished", "fell") else trunc)[-1] = True
     meta = default_meta(
         draw(text), draw(text), draw(st.integers(0, 99999)), frame_skip=k, outcome=outcome,
-        seed=draw(st.integers(-1, 2**31)), distance=draw(st.floats(allow_nan=True)),
+        seed=draw(st.integers(-1, 2**31)), distance=draw(st.floats(allow_infinity=False)),
         hud_time=draw(st.floats(0, 200)), kept=draw(st.booleans()), exclude_reason=draw(text),
         tags=draw(st.lists(text, max_size=3)), rating=draw(st.integers(0, 5)), note=draw(text),
         mu_params={"eps": draw(st.floats(0, 0.5))},
@@ -101,10 +109,10 @@ def episodes(draw):
         rewards=draw(hnp.arrays(np.float32, t, elements=finite)),
         terminations=term,
         truncations=trunc,
-        mu=draw(hnp.arrays(np.float32, (t, 11), elements=st.floats(0, 1, width=32))),
-        infos={"distance": draw(hnp.arrays(np.float64, t + 1)),
-               "hud_time": draw(hnp.arrays(np.float64, t + 1))},
-        state=draw(hnp.arrays(np.float64, (n + 1, 99))) if with_state else None,
+        mu=_distributions(draw(hnp.arrays(np.float32, (t, 11), elements=st.floats(0, 1, width=32)))),
+        infos={"distance": draw(hnp.arrays(np.float64, t + 1, elements=finite64)),
+               "hud_time": draw(hnp.arrays(np.float64, t + 1, elements=finite64))},
+        state=draw(hnp.arrays(np.float64, (n + 1, 99), elements=finite64)) if with_state else None,
         keys=draw(hnp.arrays(np.uint8, n, elements=st.integers(0, 15))) if with_state else None,
     )
 
@@ -144,7 +152,7 @@ def test_a_fall_is_a_termination():
     assert ep.meta["outcome"] == "fell"
     assert ep.terminations[-1] and ep.terminations.sum() == 1 and not ep.truncations.any()
     with pytest.raises(EpisodeError, match="last state says 'fell'"):
-        Episode.from_updates(ep.state, ep.keys, player="p", session="s", episode_index=0, outcome="timeout")
+        episode_from_updates(ep.state, ep.keys, player="p", session="s", episode_index=0, outcome="timeout")
 
 
 # ----------------------------------------------------------------------------- writing
@@ -164,7 +172,8 @@ def test_incremental_writer_matches_whole_episode_writer(tmp_path):
             w.add_update(int(k), engine.state())
             if status != "running":
                 break
-        path = w.finish()
+        state, recorded_keys = w.updates()
+        path = w.finish(episode_from_updates(state, recorded_keys, **w.run_meta))
     assert [p.name for p in (tmp_path / "inc").iterdir()] == [path.name]
     whole = engine_episode(keys)
     got = read_episode(path)

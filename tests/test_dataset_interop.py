@@ -17,11 +17,11 @@ from qwopkit.dataset import (
     make_split,
     mark,
     read_episode,
-    resimulate,
     validate_file,
     write_episode,
 )
-from qwopkit.dataset.synthetic import engine_episode, random_keys
+from qwopkit.recorder.verify import resimulate
+from qwopkit.testing import engine_episode, random_keys
 
 X_COLUMNS = [i for i, n in enumerate(SEED_OBS_FIELDS) if n.endswith(".x")]
 SEED_DEMOS = Path(os.environ.get("QWOPKIT_SEED_DEMOS",

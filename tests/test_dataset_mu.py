@@ -16,7 +16,7 @@ from qwopkit.dataset import (
     validate_file,
     write_episode,
 )
-from qwopkit.dataset.synthetic import synthetic_episode
+from qwopkit.testing import synthetic_episode
 
 
 def test_smoothed_mu():
@@ -24,7 +24,7 @@ def test_smoothed_mu():
     assert mu.dtype == np.float32 and mu.shape == (3, 11)
     np.testing.assert_allclose(mu.sum(1), 1, rtol=1e-6)
     assert mu[1, 3] == pytest.approx(0.8) and mu[1, 0] == pytest.approx(0.02)
-    with pytest.raises(EpisodeError, match="--eps"):
+    with pytest.raises(EpisodeError, match="eps: must be in"):
         smoothed_mu(np.array([0]), eps=1.0)
 
 

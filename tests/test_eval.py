@@ -1,4 +1,4 @@
-"""The ACER policy network (rl/policy.py), its SB3 zips, evaluation and qwop-eval (rl/evaluate.py).
+"""The ACER policy network (rl/policies.py), its SB3 zips, evaluation and qwop-eval (rl/evaluate.py).
 
 Policies here are real networks: fresh ones, or ones whose `pi` head is set by hand to always
 prefer one action (a fixed key combination is a real, if poor, player).
@@ -27,7 +27,7 @@ from qwopkit.adapter.features import ACTION_NAMES
 from qwopkit.adapter.openqwop.layout import STATE_INDEX
 from qwopkit.rl.eval_cli import main as eval_main
 from qwopkit.rl.evaluate import EpisodeResult, EvalReport, episode_keys, episode_states, evaluate, watch
-from qwopkit.rl.policy import ACERPolicy, ModelFileError, load_policy, save_policy
+from qwopkit.rl.policies import ACERPolicy, ModelFileError, load_policy, save_policy
 
 OBS = spaces.Box(-np.inf, np.inf, (71,), np.float32)
 ACTIONS = spaces.Discrete(11)

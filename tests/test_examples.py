@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qwopkit.dataset import build_index, resimulate, validate_file
+from qwopkit.dataset import build_index, validate_file
+from qwopkit.recorder.verify import features_problem, resimulate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
 
@@ -14,7 +15,7 @@ def test_examples_are_small_valid_and_of_different_skill():
     assert len(files) >= 3
     assert sum(f.stat().st_size for f in files) < 5 * 1024 * 1024
     for f in files:
-        validate_file(f)
+        validate_file(f, deep=True, checks=[features_problem])
     index = build_index(EXAMPLES)
     outcomes = dict(zip(index["player"], index["outcome"]))
     assert outcomes["bot-stride"] == "finished" and outcomes["bot-flail"] == "fell"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,8 +15,9 @@ import pytest
 
 from qwopkit.adapter.openqwop import Engine, O, P, Q, W
 from qwopkit.adapter.openqwop.host import Tick
-from qwopkit.dataset import read_episode, resimulate, validate_file
+from qwopkit.dataset import read_episode, validate_file
 from qwopkit.recorder.session import RunRecorder, next_episode_index
+from qwopkit.recorder.verify import resimulate
 
 BROWSER = Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()
 needs_browser = pytest.mark.skipif(not BROWSER, reason="needs /usr/bin/chromium and /usr/bin/chromedriver")
@@ -88,8 +90,10 @@ def test_episode_numbers_continue_after_existing_files(tmp_path):
 # ----------------------------------------------------------------------------- end to end
 def start_recorder(display: str, out: Path, *args: str) -> subprocess.Popen:
     env = dict(os.environ, DISPLAY=display, PYTHONUNBUFFERED="1")
+    # Its own process group, so that a test killing it with -9 can end its browser too.
     proc = subprocess.Popen([sys.executable, "-m", "qwopkit.recorder.cli", "--out", str(out), *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     line = proc.stdout.readline()  # printed once the page is live and the first run started
     if "recording" not in line:
         proc.kill()
@@ -203,6 +207,10 @@ def test_kill_9_loses_only_the_run_in_progress(x_display, tmp_path):
     time.sleep(0.5)  # well inside the next run
     proc.kill()
     proc.wait(10)
+    # kill -9 gives the recorder no chance to quit its chromedriver and Chromium: end them too
+    # (its process group), so that the test leaves no process behind.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
     written = sorted(tmp_path.glob("*.h5"))
     assert len(written) >= 2
     for path in written:  # every run finished before the kill is a valid file

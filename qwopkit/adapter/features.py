@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from qwopkit.spaces import (  # noqa: F401  (re-exported: the adapter's names for them)
+    ACTION_NAMES,
+    ACTION_TO_SEED,
+    SEED_ACTION_NAMES,
+    SEED_BODY_FIELDS,
+    SEED_LIMBS,
+    SEED_OBS_FIELDS,
+    SEED_OBS_SIZE,
+    SEED_TO_ACTION,
+)
+
 from .openqwop.layout import STATE_INDEX
-from .openqwop.physics import JOINT_NAMES, O, P, Q, W, dominant_keys
-
-# Our action set, index order fixed (DESIGN.md). QW acts as Q and OP as O, as in the original.
-ACTION_NAMES: tuple[str, ...] = ("none", "Q", "W", "O", "P", "QW", "QO", "QP", "WO", "WP", "OP")
-
+from .openqwop.physics import O, P, Q, W, dominant_keys
 
 _KEY_BITS = {"Q": Q, "W": W, "O": O, "P": P}
 
@@ -39,33 +46,9 @@ def action_of_keys(keys: int) -> int:
     return KEYS_TO_ACTION[thigh | knee]
 
 
-# The seed's action indices, mapped by key combination (never by index).
-SEED_ACTION_NAMES = ("QW", "QO", "QP", "Q", "WO", "WP", "W", "OP", "O", "P", "none")
-SEED_TO_ACTION = np.array([ACTION_NAMES.index(n) for n in SEED_ACTION_NAMES], dtype=np.int64)
-ACTION_TO_SEED = np.argsort(SEED_TO_ACTION)
-
-SEED_LIMBS = ("leftArm", "leftCalf", "leftFoot", "leftForearm", "leftThigh", "rightArm",
-              "rightCalf", "rightFoot", "rightForearm", "rightThigh", "torso")
-SEED_BODY_FIELDS = ("angle", "vx", "vy", "x", "y")
-
-
-def _seed_columns() -> tuple[tuple[str, ...], np.ndarray]:
-    names, index = [], []
-    for f in SEED_BODY_FIELDS:
-        names.append(f"head.{f}")
-        index.append(STATE_INDEX[f"head.{f}"])
-    for j in sorted(JOINT_NAMES):
-        names.append(f"{j}.angle")
-        index.append(STATE_INDEX[f"{j}.angle"])
-    for b in SEED_LIMBS:
-        for f in SEED_BODY_FIELDS:
-            names.append(f"{b}.{f}")
-            index.append(STATE_INDEX[f"{b}.{f}"])
-    return tuple(names), np.array(index)
-
-
-SEED_OBS_FIELDS, _SEED_INDEX = _seed_columns()
-SEED_OBS_SIZE = len(SEED_OBS_FIELDS)  # 71
+# The seed's columns are named in qwopkit.spaces; here they are found in the raw state (a name
+# the engine lacks fails at import with a KeyError naming it).
+_SEED_INDEX = np.array([STATE_INDEX[name] for name in SEED_OBS_FIELDS])
 # Columns holding an x position: the torso's x is subtracted from them.
 _SEED_X_COLUMNS = np.array([i for i, n in enumerate(SEED_OBS_FIELDS) if n.endswith(".x")])
 _TORSO_X = STATE_INDEX["torso.x"]

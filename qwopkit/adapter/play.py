@@ -14,6 +14,7 @@ import time
 
 from selenium.common.exceptions import WebDriverException
 
+from ..console import error_line, run_console
 from .browser import BrowserError, BrowserGame, open_browser
 from .openqwop.host import GameHost, Tick
 
@@ -39,18 +40,25 @@ class RunSummary:
                 f"best {best.state[-5]:.1f} m in {best.state[-4]:.1f} s")
 
 
+PROG = "qwop-play"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="qwop-play", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--headless", action="store_true",
                         help="run Chromium without a window (machines without a display)")
     parser.add_argument("--port", type=int, default=0,
                         help="port for the page and its WebSocket (0: a free one)")
     parser.add_argument("--seed", type=int, default=0, help="game seed")
     args = parser.parse_args(argv)
+    return run_console(PROG, lambda: _play(args))
 
+
+def _play(args: argparse.Namespace) -> int:
     if not args.headless and sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        print("qwop-play: no display (DISPLAY is not set); use --headless or run under Xvfb", file=sys.stderr)
+        print(f"{PROG}: error: no display (DISPLAY is not set); use --headless or run under Xvfb",
+              file=sys.stderr)
         return 2
 
     # A polite kill (SIGTERM) stops the game like Ctrl-C, so the browser and its profile go too.
@@ -61,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         host.start()
     except RuntimeError as exc:
-        print(f"qwop-play: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {error_line(exc)}", file=sys.stderr)
         return 1
     driver = None
     try:
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     except (BrowserError, TimeoutError) as exc:
-        print(f"qwop-play: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {error_line(exc)}", file=sys.stderr)
         return 1
     finally:
         if driver is not None:

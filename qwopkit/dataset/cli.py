@@ -1,7 +1,12 @@
 """`qwop-data`: inspect, validate, merge, split, mark, re-estimate mu, replay, import and export.
 
-Every error a user can cause is one line, `qwop-data: error: <file or flag>: <what>`, with a
-non-zero exit; bad files among many are reported as warnings and skipped.
+The dataset library's command line: the top layer of `qwopkit.dataset`, knowing nothing of the
+game or the learners. Three things need more, and are handed in as `Tools` by the console script
+(qwopkit/qwop_data.py): re-simulating episodes in the engine (`replay`), checking observations
+against the engine's features (`validate --deep`), and the behaviour-cloning classifier
+(`estimate-mu --classifier bc`). Every error a user can cause is one line,
+`qwop-data: error: <file or flag>: <what>`, through the one error funnel (qwopkit.console),
+with a non-zero exit; bad files among many are reported as warnings and skipped.
 """
 
 from __future__ import annotations
@@ -10,15 +15,40 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from .schema import ATTR_KINDS, EpisodeError
-from .warnings_line import print_episode_warnings_as_lines
+from qwopkit.atomic import clean_leftovers
+from qwopkit.console import run_console
+
+from .attributes import ATTRIBUTES
+from .episodes import EpisodeFile, ExtraCheck
+from .errors import EpisodeError
 
 PROG = "qwop-data"
+
+# Library parameters and the flags that set them: the funnel names the flag in errors.
+FLAGS = {"eps": "--eps", "k": "--k", "floor": "--floor", "method": "--method", "by": "--by",
+         "valid_fraction": "--valid", "rating": "--rating", "add_tags": "--tag", "remove_tags": "--untag",
+         "note": "--note", "exclude_reason": "--exclude", "kept": "--keep", "query": "--query",
+         "part": "--part", "folder": "--folder", "name": "NAME", "factory": "--classifier",
+         "episodes": "estimate-mu", "seed": "--seed", "mu_eps": "--eps", "player": "--player",
+         "session": "--session", "dataset_id": "--id", "path": "--path", "split": "--split"}
+
+
+@dataclass
+class Tools:
+    """What the commands need from above the dataset; absent, those commands say so."""
+
+    # path -> a report with .replayed, .max_deviation and .line() (recorder.verify.ResimReport)
+    replay: Callable[[Path], Any] | None = None
+    deep_checks: list[ExtraCheck] = field(default_factory=list)
+    bc_classifier: Callable[[int], Any] | None = None  # seed -> classifier factory for crossfit_mu
 
 
 def _out() -> Console:
@@ -28,7 +58,7 @@ def _out() -> Console:
 
 
 # ----------------------------------------------------------------------------- commands
-def cmd_ls(args: argparse.Namespace) -> int:
+def cmd_ls(args: argparse.Namespace, tools: Tools) -> int:
     from .index import build_index, filter_index
 
     df = build_index(args.specs, progress=True)
@@ -61,21 +91,20 @@ def _num(value: float, fmt: str) -> str:
     return "-" if value is None or math.isnan(value) else fmt.format(value)
 
 
-def cmd_info(args: argparse.Namespace) -> int:
+def cmd_info(args: argparse.Namespace, tools: Tools) -> int:
     from .curation import marks_for
-    from .reader import open_episode
 
     console = _out()
-    with open_episode(args.file) as ep:
+    with EpisodeFile(args.file) as ep:
         table = Table(title=str(ep.path), show_header=False)
         table.add_column("attribute")
         table.add_column("value")
-        for key in ATTR_KINDS:
-            value = ep.meta[key]
+        for attr in ATTRIBUTES:
+            value = ep.meta[attr.name]
             if isinstance(value, list) and len(value) > 12:
                 value = f"{len(value)} names: {', '.join(value[:4])}, ..."
             text = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
-            table.add_row(key, text)
+            table.add_row(attr.name, text)
         console.print(table)
         data = Table(title="datasets")
         for col in ("name", "shape", "dtype"):
@@ -92,15 +121,36 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from .progress import track
-    from .reader import resolve_paths, validate_file
+def _folders(specs: Sequence[str]) -> list[Path]:
+    """The folders the specs name or hold files in (for --clean)."""
+    from .paths import resolve_paths
 
+    out: dict[Path, None] = {}
+    for spec in specs:
+        if Path(spec).is_dir():
+            out[Path(spec)] = None
+        else:
+            try:
+                out.update(dict.fromkeys(p.parent for p in resolve_paths([spec])))
+            except EpisodeError:
+                pass
+    return list(out)
+
+
+def cmd_validate(args: argparse.Namespace, tools: Tools) -> int:
+    from .episodes import validate_file
+    from .paths import resolve_paths
+    from .progress import track
+
+    if args.clean:
+        for folder in _folders(args.specs):
+            for removed in clean_leftovers(folder):
+                print(f"removed {removed} (left by a writer that is gone)")
     paths = resolve_paths(args.specs)
     bad = 0
     for path in track(paths, "validating", total=len(paths)):
         try:
-            validate_file(path, deep=args.deep)
+            validate_file(path, deep=args.deep, checks=tools.deep_checks)
             if args.verbose:
                 print(f"ok: {path}")
         except EpisodeError as exc:
@@ -110,7 +160,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def cmd_merge(args: argparse.Namespace) -> int:
+def cmd_merge(args: argparse.Namespace, tools: Tools) -> int:
     from .merge import merge
 
     report = merge(args.specs, args.out, progress=True)
@@ -121,8 +171,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
-def cmd_split(args: argparse.Namespace) -> int:
-    from .splits import make_split
+def cmd_split(args: argparse.Namespace, tools: Tools) -> int:
+    from .splitting import make_split
 
     split = make_split(args.specs, args.name, by=args.by, valid_fraction=args.valid, seed=args.seed,
                        folder=args.folder, overwrite=args.force)
@@ -131,7 +181,7 @@ def cmd_split(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_mark(args: argparse.Namespace) -> int:
+def cmd_mark(args: argparse.Namespace, tools: Tools) -> int:
     from .curation import mark
 
     if not any((args.keep, args.exclude is not None, args.tag, args.untag, args.rating is not None,
@@ -146,40 +196,51 @@ def cmd_mark(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_estimate_mu(args: argparse.Namespace) -> int:
+def cmd_estimate_mu(args: argparse.Namespace, tools: Tools) -> int:
     from .mu import estimate_mu
 
     factory = None
     if args.method == "bc-crossfit" and args.classifier == "bc":
-        # The behaviour-cloning trainer of qwopkit.imitation (the policy network itself); imported
-        # only here, so the dataset library does not depend on the learners.
-        from ..imitation import BCConfig, bc_classifier_factory
-
-        factory = bc_classifier_factory(BCConfig(seed=args.seed))
+        # The behaviour-cloning trainer of qwopkit.imitation (the policy network itself), handed
+        # in by the console script: the dataset library does not depend on the learners.
+        if tools.bc_classifier is None:
+            raise EpisodeError("--classifier", "bc needs qwopkit.imitation: run the qwop-data command "
+                               "(or use --classifier softmax)")
+        factory = tools.bc_classifier(args.seed)
     paths = estimate_mu(args.specs, args.method, eps=args.eps, k=args.k, seed=args.seed, floor=args.floor,
                         factory=factory, progress=True)
     print(f"mu ({args.method}) written to {len(paths)} episode(s)")
     return 0
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    from .reader import resolve_paths
-    from .resim import resimulate
+def cmd_replay(args: argparse.Namespace, tools: Tools) -> int:
+    """Exit 1 if any file could not be replayed or deviates beyond the tolerance: a gate."""
+    from .paths import resolve_paths
 
+    if tools.replay is None:
+        raise EpisodeError("replay", "needs the bundled engine: run the qwop-data command")
+    if not args.tolerance >= 0:
+        raise EpisodeError("--tolerance", f"must be >= 0, got {args.tolerance}")
+    replayed = failed = 0
     worst = 0.0
     for path in resolve_paths(args.specs):
         try:
-            report = resimulate(path)
+            report = tools.replay(path)
         except EpisodeError as exc:
-            print(f"{PROG}: warning: {exc}", file=sys.stderr)
+            print(f"{PROG}: not replayed: {exc}", file=sys.stderr)
+            failed += 1
             continue
         print(report.line())
         if report.replayed:
+            replayed += 1
             worst = max(worst, report.max_deviation)
-    return 1 if worst > args.tolerance else 0
+        else:
+            failed += 1
+    print(f"{replayed} replayed (max deviation {worst:.3g}), {failed} not replayed")
+    return 1 if failed or worst > args.tolerance else 0
 
 
-def cmd_export_minari(args: argparse.Namespace) -> int:
+def cmd_export_minari(args: argparse.Namespace, tools: Tools) -> int:
     from .interop import export_minari
 
     dataset = export_minari(args.specs, args.id, path=args.path, split=args.split, part=args.part,
@@ -188,7 +249,7 @@ def cmd_export_minari(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_import_npz(args: argparse.Namespace) -> int:
+def cmd_import_npz(args: argparse.Namespace, tools: Tools) -> int:
     from .interop import import_npz
 
     total = 0
@@ -241,7 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("validate", help="check files; exit 1 if any is invalid")
     s.add_argument("specs", nargs="+", metavar="SPEC")
-    s.add_argument("--deep", action="store_true", help="also check values (ranges, mu rows, features)")
+    s.add_argument("--deep", action="store_true",
+                   help="also check the raw state and keys, and observations against the engine's features")
+    s.add_argument("--clean", action="store_true",
+                   help="first remove temporary files left by writers that are gone "
+                        "(runs cut by a crash, killed marks)")
     s.add_argument("-v", "--verbose", action="store_true", help="print valid files too")
     s.set_defaults(func=cmd_validate)
 
@@ -308,25 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 failure, 2 usage)."""
+def main(argv: Sequence[str] | None = None, tools: Tools | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 1 failure, 2 usage). Without `tools`,
+    `replay`, the game's `validate --deep` checks and `--classifier bc` are not available."""
     args = build_parser().parse_args(argv)
-    print_episode_warnings_as_lines(PROG)
-    try:
-        return int(args.func(args) or 0)
-    except EpisodeError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-    except OSError as exc:
-        where = exc.filename or args.command
-        print(f"{PROG}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
-    except ValueError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else repr(exc)
-        print(f"{PROG}: error: {args.command}: {first}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return run_console(PROG, lambda: args.func(args, tools or Tools()), flags=FLAGS, where=args.command)

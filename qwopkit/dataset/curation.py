@@ -5,65 +5,86 @@ each file's root attributes (the values it was recorded with). Why a sidecar and
 HDF5 attribute writes: HDF5 has no journal, so a process killed while it rewrites an object
 header or the superblock of a file opened 'r+' can leave the whole file unreadable, arrays
 included. Marking never opens an episode for writing, so it cannot damage one; the sidecar is
-replaced atomically (temporary file + os.replace) under a folder lock, so concurrent markers
-never lose each other's updates. Nothing is ever deleted by marking. `qwop-data merge` folds
-the marks into the copies it writes (new files, written under temporary names).
+replaced atomically (qwopkit.atomic) under a folder lock, so concurrent markers never lose
+each other's updates. Nothing is ever deleted by marking. The entries are checked with the
+same rules as the attributes they override (attributes.py); a marks file that breaks them is
+an error for its whole folder, since its exclusions cannot be trusted.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .atomic import folder_lock, write_json_atomic
-from .schema import MARK_FIELDS, EpisodeError, now_iso
+from qwopkit.atomic import folder_lock, write_json_atomic
+
+from .attributes import MARK_FIELDS, attribute_problem
+from .errors import DatasetParameterError, EpisodeError
+from .reader import open_checked
+from .schema import now_iso
 
 MARKS_FILE = "marks.json"
 MARKS_FORMAT = "qwopkit-marks"
 MARKS_VERSION = 1
 
-_cache: dict[Path, tuple[int, int, dict[str, dict[str, Any]]]] = {}
+_cache: dict[Path, tuple[int, int, int, dict[str, dict[str, Any]]]] = {}
 
 
 def marks_path(folder: str | Path) -> Path:
     return Path(folder) / MARKS_FILE
 
 
-def _check_entry(where: Path, name: str, entry: Any) -> None:
+def _entry_problem(name: Any, entry: Any) -> str | None:
     if not isinstance(entry, dict):
-        raise EpisodeError(where, f"entry {name!r} is not an object")
-    kinds = {"kept": bool, "exclude_reason": str, "tags": list, "rating": int, "note": str}
-    for key, value in entry.items():
-        if key in kinds and not isinstance(value, kinds[key]):
-            raise EpisodeError(where, f"entry {name!r}: {key} must be {kinds[key].__name__}")
+        return f"entry {name!r} is not an object"
+    for key in MARK_FIELDS:
+        if key in entry:
+            problem = attribute_problem(key, entry[key], {})
+            if problem:
+                return f"entry {name!r}: {key} {problem}"
+    if "updated" in entry and not isinstance(entry["updated"], str):
+        return f"entry {name!r}: updated must be text"
+    return None
 
 
-def read_marks(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """The marks of a folder's episodes, by file name ({} without a marks file)."""
-    path = marks_path(folder).resolve()
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return {}
-    cached = _cache.get(path)
-    if cached and cached[:2] == (st.st_mtime_ns, st.st_size):
-        return cached[2]
+def _load(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EpisodeError(path, f"unreadable marks file ({exc})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:80]
+        raise EpisodeError(path, f"unreadable marks file ({reason})") from None
     if not isinstance(data, dict) or data.get("format") != MARKS_FORMAT:
         raise EpisodeError(path, f"not a {MARKS_FORMAT} file")
-    if data.get("version") != MARKS_VERSION:
-        raise EpisodeError(path, f"marks version {data.get('version')}; this qwopkit reads {MARKS_VERSION}")
+    if data.get("version") != MARKS_VERSION or isinstance(data.get("version"), bool):
+        raise EpisodeError(path, f"marks version {data.get('version')!r}; this qwopkit reads {MARKS_VERSION}")
     marks = data.get("marks", {})
     if not isinstance(marks, dict):
         raise EpisodeError(path, "'marks' is not an object")
     for name, entry in marks.items():
-        _check_entry(path, name, entry)
-    _cache[path] = (st.st_mtime_ns, st.st_size, marks)
+        problem = _entry_problem(name, entry)
+        if problem:
+            raise EpisodeError(path, problem)
+    return marks
+
+
+def read_marks(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """The marks of a folder's episodes, by file name ({} without a marks file)."""
+    path = marks_path(folder)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise EpisodeError(path, f"unreadable marks file ({exc.strerror or exc})") from None
+    key = Path(folder).absolute()
+    cached = _cache.get(key)
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    if cached and cached[:3] == stamp:
+        return cached[3]
+    marks = _load(path)
+    _cache[key] = (*stamp, marks)
     return marks
 
 
@@ -73,19 +94,14 @@ def marks_for(episode_path: str | Path) -> dict[str, Any]:
     return read_marks(p.parent).get(p.name, {})
 
 
-def apply_marks(meta: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `meta` with the mark fields of `entry` laid over it."""
-    out = dict(meta)
-    out.update({k: entry[k] for k in MARK_FIELDS if k in entry})
-    return out
-
-
-def _clean_tags(tags: Iterable[str]) -> list[str]:
+def _clean_tags(tags: Iterable[str], parameter: str) -> list[str]:
     out: list[str] = []
     for tag in tags:
+        if not isinstance(tag, str):
+            raise DatasetParameterError(parameter, f"bad tag {tag!r} (not text)")
         tag = tag.strip()
         if not tag or any(c in tag for c in ",\x00"):
-            raise EpisodeError("--tag", f"bad tag {tag!r} (empty, or contains a comma)")
+            raise DatasetParameterError(parameter, f"bad tag {tag!r} (empty, or contains a comma)")
         if tag not in out:
             out.append(tag)
     return out
@@ -99,20 +115,21 @@ def mark(paths: Iterable[str | Path], *, kept: bool | None = None, exclude_reaso
     `exclude_reason` excludes (kept = False) with that reason; `kept=True` keeps and clears the
     reason. Every file is checked as a readable episode before anything is written.
     """
-    from .reader import EpisodeFile  # the reader applies marks, so import it lazily
-
-    if rating is not None and not (isinstance(rating, int) and 0 <= rating <= 5):
-        raise EpisodeError("--rating", f"must be an integer 0-5, got {rating!r}")
+    bad_rating = isinstance(rating, bool) or not (isinstance(rating, int) and 0 <= rating <= 5)
+    if rating is not None and bad_rating:
+        raise DatasetParameterError("rating", f"must be an integer 0-5, got {rating!r}")
     if kept is True and exclude_reason is not None:
-        raise EpisodeError("--keep", "cannot keep and exclude at once")
-    if note is not None and "\x00" in note:
-        raise EpisodeError("--note", "contains a NUL character")
-    add, remove = _clean_tags(add_tags), _clean_tags(remove_tags)
+        raise DatasetParameterError("kept", "cannot keep and exclude at once")
+    for name, text in (("note", note), ("exclude_reason", exclude_reason)):
+        if text is not None and attribute_problem(name, text, {}):
+            raise DatasetParameterError(name, attribute_problem(name, text, {}) or "")
+    add, remove = _clean_tags(add_tags, "add_tags"), _clean_tags(remove_tags, "remove_tags")
 
     current: dict[Path, dict[str, Any]] = {}
     for p in paths:
-        with EpisodeFile(p) as ep:  # raises EpisodeError for anything that is not an episode
-            current[ep.path] = {k: ep.meta[k] for k in MARK_FIELDS}
+        checked = open_checked(p)  # raises EpisodeError for anything that is not a good episode
+        checked.file.close()
+        current[checked.path] = {k: checked.meta[k] for k in MARK_FIELDS}
 
     by_folder: dict[Path, list[Path]] = {}
     for p in current:

@@ -1,8 +1,8 @@
-"""The index: one DataFrame row per episode, from root attributes only (fast on thousands).
+"""The index: one DataFrame row per episode, for browsing and filtering thousands quickly.
 
-The index reads attributes and the shape of `observations`, through the attribute cache
-(cache.py), and no arrays: it does not catch every damaged file (`validate` does). Files whose
-attributes cannot be read are skipped with a warning.
+Each file goes through the read path's checks (attributes, layout and per-decision values)
+once, after which the attribute cache (cache.py) answers until the file changes. Files that
+fail are skipped with a warning. The columns follow from the attribute table (attributes.py).
 """
 
 from __future__ import annotations
@@ -14,29 +14,26 @@ from typing import Any
 
 import pandas as pd
 
-from .cache import AttrCache
-from .curation import apply_marks, marks_for
+from .attributes import ATTRIBUTES, apply_marks
+from .cache import EpisodeCache
+from .curation import marks_for
+from .errors import DatasetParameterError, EpisodeError, EpisodeWarning
+from .paths import PathSpec, resolve_paths
 from .progress import track
-from .reader import PathSpec, read_attrs, resolve_paths
-from .schema import EpisodeError, EpisodeWarning
 
-COLUMNS = ["path", "file", "player", "session", "index", "start_time", "outcome", "distance",
-           "hud_time", "steps", "kept", "exclude_reason", "tags", "rating", "note", "mu_method",
-           "imported", "game", "frame_skip"]
-_KEYS = ("player", "session", "episode_index", "start_time", "outcome", "distance", "hud_time",
-         "kept", "exclude_reason", "tags", "rating", "note", "mu_method", "imported", "game", "frame_skip",
-         "obs_shape", "observation_fields")  # the last two: steps, and for to_transitions' later use
+_ATTR_COLUMNS = [(a.column, a.name) for a in ATTRIBUTES if a.column]
+COLUMNS = ["path", "file", *(column for column, _ in _ATTR_COLUMNS)]
+COLUMNS.insert(COLUMNS.index("hud_time") + 1, "steps")
 
 
-def index_row(path: str | Path, *, marks: bool = True, cache: AttrCache | None = None) -> dict[str, Any]:
+def index_row(path: str | Path, *, marks: bool = True, cache: EpisodeCache | None = None) -> dict[str, Any]:
     """One episode's index row. Raises EpisodeError."""
     path = Path(path)
-    meta = (cache or AttrCache(enabled=False)).get(path, _KEYS, read_attrs)
-    if marks:
-        meta = apply_marks(meta, marks_for(path))
-    row = {k: v for k, v in meta.items() if k not in ("episode_index", "obs_shape", "observation_fields")}
-    return {"path": str(path), "file": path.name, "index": meta["episode_index"],
-            "steps": meta["obs_shape"][0] - 1, **row}
+    entry = (cache or EpisodeCache(enabled=False)).get(path)
+    meta = apply_marks(entry.meta, marks_for(path)) if marks else entry.meta
+    row = {"path": str(path), "file": path.name, "steps": entry.steps}
+    row.update({column: meta[name] for column, name in _ATTR_COLUMNS})
+    return row
 
 
 def build_index(specs: PathSpec, *, marks: bool = True, cache: bool = True,
@@ -47,13 +44,13 @@ def build_index(specs: PathSpec, *, marks: bool = True, cache: bool = True,
     """
     rows = []
     paths = resolve_paths(specs)
-    attr_cache = AttrCache(enabled=cache)
+    episode_cache = EpisodeCache(enabled=cache)
     for path in track(paths, "indexing", total=len(paths), enabled=progress):
         try:
-            rows.append(index_row(path, marks=marks, cache=attr_cache))
+            rows.append(index_row(path, marks=marks, cache=episode_cache))
         except EpisodeError as exc:
             warnings.warn(str(exc), EpisodeWarning, stacklevel=2)
-    attr_cache.save()
+    episode_cache.save()
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["start_time"] = pd.to_datetime(df["start_time"], utc=True, errors="coerce", format="ISO8601")
     return df
@@ -87,5 +84,6 @@ def filter_index(df: pd.DataFrame, *, player: str | Iterable[str] | None = None,
         try:
             out = out.query(query)
         except Exception as exc:  # pandas raises many types for a bad expression
-            raise EpisodeError("--query", f"bad expression ({exc})") from None
+            reason = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__
+            raise DatasetParameterError("query", f"bad expression ({reason})") from None
     return out

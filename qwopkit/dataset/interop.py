@@ -21,20 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from qwopkit.adapter.features import ACTION_NAMES, SEED_OBS_FIELDS, SEED_TO_ACTION
+from qwopkit.spaces import ACTION_NAMES, SEED_OBS_FIELDS, SEED_TO_ACTION
 
-from .episode import DEFAULT_MU_EPS, Episode
-from .mu import smoothed_mu
+from .attributes import default_meta
+from .episode import Episode
+from .episodes import iter_episodes
+from .errors import EpisodeError, EpisodeWarning
+from .mu import DEFAULT_EPS, smoothed_mu
+from .paths import PathSpec
 from .progress import track
-from .reader import PathSpec, iter_episodes
-from .schema import (
-    GAME_ORIGINAL,
-    N_ACTIONS,
-    OBS_SIZE,
-    UNKNOWN_OUTCOME,
-    EpisodeError,
-    default_meta,
-)
+from .schema import GAME_ORIGINAL, N_ACTIONS, OBS_SIZE, UNKNOWN_OUTCOME
 from .transitions import select_paths
 from .writer import write_episode
 
@@ -85,7 +81,9 @@ def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path:
         if (not include_excluded and not ep.meta["kept"]) or ep.steps == 0:
             continue
         if ep.meta["observation_fields"] != list(SEED_OBS_FIELDS):
-            raise EpisodeError(ep.path, "only the seed's 71 observation features can be exported")
+            warnings.warn(f"{ep.path}: not exported: only the seed's 71 observation features can be",
+                          EpisodeWarning, stacklevel=2)
+            continue
         seed = ep.meta["seed"]
         buffers.append(EpisodeBuffer(
             id=len(buffers),
@@ -140,18 +138,26 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
         raise EpisodeError(path, f"obs has shape {obs.shape}, expected (N, {OBS_SIZE})")
     for key in ("actions", "rewards", "episode_starts"):
         arr = actions if key == "actions" else arrays[key]
-        if len(arr) != n:
+        if arr.ndim != 1 or len(arr) != n:
             raise EpisodeError(path, f"length mismatch: {key} has {len(arr)} rows, obs has {n}")
     if n == 0 or not arrays["episode_starts"][0]:
         raise EpisodeError(path, "episode_starts must be True on the first row")
     if not np.issubdtype(actions.dtype, np.integer) or actions.min() < 0 or actions.max() >= N_ACTIONS:
         raise EpisodeError(path, "actions are not seed action indices 0-10")
+    for key in ("obs", "rewards"):
+        if not np.issubdtype(arrays[key].dtype, np.number) or arrays[key].dtype.kind == "c":
+            raise EpisodeError(path, f"{key} are not real numbers")
+        if not np.isfinite(arrays[key]).all():
+            row = int(np.argmin(np.isfinite(arrays[key]).reshape(n, -1).all(1)))
+            raise EpisodeError(path, f"non-finite {key} (row {row})")
+    if arrays["episode_starts"].dtype.kind not in "bui":
+        raise EpisodeError(path, "episode_starts are not flags")
     arrays["actions"] = actions
     return arrays
 
 
 def import_npz(npz_path: str | Path, out_folder: str | Path, *, player: str | None = None,
-               session: str | None = None, mu_eps: float = DEFAULT_MU_EPS,
+               session: str | None = None, mu_eps: float = DEFAULT_EPS,
                overwrite: bool = False) -> list[Path]:
     """Write each episode of a seed `.npz` as an episode file; returns the files written.
 

@@ -19,14 +19,17 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from .schema import N_ACTIONS, EpisodeError
-
-if TYPE_CHECKING:
-    from .reader import PathSpec
+from .episodes import iter_episodes
+from .errors import DatasetParameterError, EpisodeError
+from .paths import PathSpec
+from .progress import track
+from .schema import N_ACTIONS
+from .values import mu_problem
+from .writer import rewrite_episode
 
 DEFAULT_EPS = 0.1
 DEFAULT_FOLDS = 5
@@ -36,7 +39,7 @@ DEFAULT_FLOOR = 1e-3
 def smoothed_mu(actions: np.ndarray, eps: float = DEFAULT_EPS, n_actions: int = N_ACTIONS) -> np.ndarray:
     """(T, n_actions) float32: 1 - eps on the action taken, eps / (n_actions - 1) on each other."""
     if not 0.0 <= eps < 1.0:
-        raise EpisodeError("--eps", f"must be in [0, 1), got {eps}")
+        raise DatasetParameterError("eps", f"must be in [0, 1), got {eps}")
     actions = np.asarray(actions, dtype=np.int64)
     mu = np.full((len(actions), n_actions), eps / (n_actions - 1), dtype=np.float64)
     mu[np.arange(len(actions)), actions] = 1.0 - eps
@@ -121,14 +124,12 @@ def crossfit_mu(episodes: Sequence[tuple[np.ndarray, np.ndarray]], *, k: int = D
     Returns the (T, 11) float32 estimates and each episode's fold. With fewer episodes than
     `k`, each episode is its own fold (leave-one-out).
     """
-    from .progress import track
-
     if len(episodes) < 2:
-        raise EpisodeError("bc-crossfit", f"needs at least 2 episodes, got {len(episodes)}")
-    if k < 2:
-        raise EpisodeError("--k", f"must be at least 2, got {k}")
+        raise DatasetParameterError("episodes", f"bc-crossfit needs at least 2 episodes, got {len(episodes)}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+        raise DatasetParameterError("k", f"must be an integer of at least 2, got {k!r}")
     if not 0 < floor < 1 / N_ACTIONS:
-        raise EpisodeError("--floor", f"must be in (0, {1 / N_ACTIONS:.4f}), got {floor}")
+        raise DatasetParameterError("floor", f"must be in (0, {1 / N_ACTIONS:.4f}), got {floor}")
     factory = factory or softmax_regression_factory(seed)
     k = min(k, len(episodes))
     folds = assign_folds(len(episodes), k, seed)
@@ -138,17 +139,25 @@ def crossfit_mu(episodes: Sequence[tuple[np.ndarray, np.ndarray]], *, k: int = D
         obs = np.concatenate([episodes[i][0] for i in train])
         actions = np.concatenate([episodes[i][1] for i in train])
         if len(actions) == 0:
-            raise EpisodeError("bc-crossfit", f"fold {fold}: the other folds have no decisions to learn from")
+            raise DatasetParameterError("episodes", f"fold {fold}: the other folds have no decisions "
+                                        "to learn from")
         model = factory(obs, actions)
         for i in np.flatnonzero(folds == fold):
             if len(episodes[i][1]) == 0:
                 continue
             p = np.asarray(model.predict_proba(episodes[i][0]))
             if p.shape != (len(episodes[i][1]), N_ACTIONS):
-                raise EpisodeError("bc-crossfit", f"classifier returned shape {p.shape}, "
-                                   f"expected ({len(episodes[i][1])}, {N_ACTIONS})")
+                raise DatasetParameterError("factory", f"the classifier returned shape {p.shape}, "
+                                            f"expected ({len(episodes[i][1])}, {N_ACTIONS})")
             out[i] = floor_and_normalise(p, floor).astype(np.float32)
     return out, folds
+
+
+def _check_estimate(path: Path, mu: np.ndarray) -> None:
+    """Refuse an estimate that is not a distribution per decision before anything is written."""
+    problem = mu_problem(np.asarray(mu))
+    if problem:
+        raise EpisodeError(path, f"estimated mu not written: {problem}")
 
 
 def estimate_mu(specs: PathSpec, method: str = "bc-crossfit", *, eps: float = DEFAULT_EPS,
@@ -157,18 +166,18 @@ def estimate_mu(specs: PathSpec, method: str = "bc-crossfit", *, eps: float = DE
                 progress: bool = False) -> list[Path]:
     """Re-estimate mu for every episode the specs name and write it back (atomically, per file).
 
-    The method and its parameters go into the `mu_method` / `mu_params` attributes. Bad files
-    are skipped with a warning. Returns the files rewritten.
+    Episodes are read through the read path with their raw data checked too: a bad file is
+    skipped with a warning and neither trains the classifier nor is rewritten. Every estimate
+    is checked (a distribution per decision) before any file is written. The method and its
+    parameters go into the `mu_method` / `mu_params` attributes. Returns the files rewritten.
     """
-    from .progress import track
-    from .reader import iter_episodes
-    from .writer import rewrite_episode
-
     if method not in ("smoothed", "bc-crossfit"):
-        raise EpisodeError("--method", f"unknown method {method!r} (smoothed, bc-crossfit)")
+        raise DatasetParameterError("method", f"unknown method {method!r} (smoothed, bc-crossfit)")
+    if method == "smoothed":
+        smoothed_mu(np.zeros(0, np.int64), eps)  # refuse a bad eps before reading anything
     paths: list[Path] = []
     data: list[tuple[np.ndarray, np.ndarray]] = []
-    for ep in iter_episodes(specs, marks=False):
+    for ep in iter_episodes(specs, marks=False, deep=True):
         paths.append(ep.path)
         data.append((ep.read("observations")[:-1], ep.read("actions")))
 
@@ -182,8 +191,13 @@ def estimate_mu(specs: PathSpec, method: str = "bc-crossfit", *, eps: float = DE
         k_used = min(k, len(paths))
         params = [{"k": k_used, "seed": seed, "floor": floor, "classifier": name, "fold": int(f),
                    "episodes": len(paths)} for f in folds]
+    for path, mu, p in zip(paths, estimates, params, strict=True):
+        _check_estimate(path, mu)
+        try:
+            json.dumps(p, allow_nan=False)
+        except (TypeError, ValueError):
+            raise DatasetParameterError("seed", f"parameters {p!r} are not JSON-serialisable") from None
     jobs = list(zip(paths, estimates, params, strict=True))
     for path, mu, p in track(jobs, "writing mu", enabled=progress):
-        json.dumps(p)  # fail before writing if a parameter is not JSON-serialisable
         rewrite_episode(path, datasets={"mu": mu}, attrs={"mu_method": method, "mu_params": p})
     return paths

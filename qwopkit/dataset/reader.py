@@ -1,83 +1,213 @@
-"""Reading episode files: one file, a folder or a glob; arrays on demand; one-line errors.
+"""Reading episode files: the one set of checks every reader runs, and the fast array reads.
 
-    with open_episode("data/kurodo-s1-0003.h5") as ep:
-        ep.meta["outcome"], ep.steps
-        obs = ep.read("observations")      # read now
-        ep["state"][::30]                  # an h5py dataset: read only what is sliced
+`open_checked(path)` is the read path: the file must be a regular HDF5 file (not a temporary
+one); its format and version, then every attribute (attributes.py); its datasets must be real
+datasets of this file (hard links, no external or virtual storage) whose declared rows are all
+stored, with the format's dtypes and lengths (schema.py); and the per-decision values must pass
+values.py (the raw state and keys too, with `raw=True`). Anything else is an EpisodeError
+naming the file, one line; h5py's own exceptions never escape.
 
-A file that cannot be used raises EpisodeError naming it and the problem (never a raw h5py
-traceback). Reading many files (`iter_episodes`, `load_episodes`) warns and skips bad ones.
+Higher layers build on it: episodes.py (EpisodeFile with curation marks), the cache, the
+index, and transitions.py, which runs the same checks on the arrays it reads in bulk.
 """
 
 from __future__ import annotations
 
-import glob
+import contextlib
+import errno
+import os
 import re
-import warnings
+import stat
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from qwopkit.adapter.features import SEED_OBS_FIELDS, seed_observation
+from qwopkit.atomic import is_temp_name
 
-from .atomic import is_temp_name
-from .curation import apply_marks, marks_for
-from .episode import Episode
-from .schema import (
-    DECISION_DATASETS,
-    N_ACTIONS,
-    RAW_DATASETS,
-    SUFFIX,
-    EpisodeError,
-    EpisodeWarning,
-    check_layout,
-    check_meta,
-    decision_bounds,
-    decode_attrs,
-)
+from .attributes import check_meta, decode_attrs
+from .errors import EpisodeError
+from .schema import ALL_DATASETS, DECISION_DATASETS, RAW_DATASETS, check_layout
+from .values import check_decision_values
 
-PathSpec = str | Path | Iterable[str | Path]
+# What h5py raises for a damaged file besides OSError: the C library's errors surface as any of
+# these (a bit flip in a header can make a shape, a type or a name unreadable).
+H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, OverflowError,
+             AttributeError, SystemError, MemoryError)
 
 
-def h5_reason(exc: OSError) -> str:
+def h5_reason(exc: BaseException) -> str:
     # h5py says e.g. "Unable to synchronously open file (file signature not found)": keep the cause.
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     match = re.search(r"\((.*)\)\s*$", text)
     return match.group(1) if match else text
 
 
-def open_h5(path: Path) -> h5py.File:
-    """Open an HDF5 file read-only, or raise EpisodeError saying why not."""
+def regular_file_stat(path: Path) -> os.stat_result:
+    """The stat of a regular file (following symlinks), or EpisodeError saying what it is."""
     if is_temp_name(path):
         raise EpisodeError(path, "still being written (temporary file); not read")
-    if not path.exists():
-        raise EpisodeError(path, "no such file")
-    if not path.is_file():
-        raise EpisodeError(path, "not a file")
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        what = "a dangling symlink" if os.path.islink(path) else "no such file"
+        raise EpisodeError(path, what) from None
+    except OSError as exc:
+        what = "a symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+        raise EpisodeError(path, what) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a named pipe" if stat.S_ISFIFO(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket"
+                if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise EpisodeError(path, f"not a regular file ({kind})")
+    return st
+
+
+def open_h5(path: Path) -> h5py.File:
+    """Open a regular HDF5 file read-only (never a pipe or a device: opening one could block),
+    or raise EpisodeError saying why not."""
+    regular_file_stat(path)
     try:
         return h5py.File(path, "r")
-    except OSError as exc:
+    except H5_ERRORS as exc:
         raise EpisodeError(path, f"not a readable HDF5 file ({h5_reason(exc)})") from None
 
 
-def file_layout(f: h5py.File) -> tuple[dict[str, tuple[int, ...]], dict[str, np.dtype]]:
-    """Shapes and dtypes of the format's datasets present in an open file."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    dtypes: dict[str, np.dtype] = {}
-    for name in (*DECISION_DATASETS, *RAW_DATASETS):
-        obj = f.get(name)
-        if obj is None:
+@contextlib.contextmanager
+def episode_errors(path: Path) -> Iterator[None]:
+    """Turn every way a damaged file can fail into one EpisodeError line naming it."""
+    try:
+        yield
+    except EpisodeError:
+        raise
+    except ValueError as exc:  # our checks: already one line about the file's content
+        raise EpisodeError(path, str(exc).splitlines()[0] if str(exc) else "invalid") from None
+    except H5_ERRORS as exc:
+        raise EpisodeError(path, f"unreadable ({h5_reason(exc)})") from None
+
+
+def _stored_completely(dsid: h5py.h5d.DatasetID) -> bool:
+    """Whether every declared element is in the file: HDF5 returns zeros (the fill value) for
+    rows that were declared but never written, as in a file cut short or resized by hand."""
+    plist = dsid.get_create_plist()
+    layout = plist.get_layout()
+    if layout == h5py.h5d.CHUNKED:
+        shape, chunk = dsid.shape, plist.get_chunk()
+        needed = int(np.prod([-(-s // c) for s, c in zip(shape, chunk)])) if all(shape) else 0
+        return dsid.get_num_chunks() == needed
+    nbytes = int(np.prod(dsid.shape, dtype=np.int64)) * dsid.dtype.itemsize
+    return dsid.get_storage_size() == nbytes
+
+
+def open_datasets(f: h5py.File) -> dict[str, h5py.h5d.DatasetID]:
+    """The format's datasets present in an open file, opened with h5py's low-level API (per-file
+    overhead, not bytes, limits reading thousands of short episodes); ValueError for a foreign
+    layout: a link, a group, external or virtual storage, rows declared but not stored."""
+    links = f.id.links
+    if links.exists(b"infos") and links.get_info(b"infos").type != h5py.h5l.TYPE_HARD:
+        raise ValueError("'infos' is a link, not a group of this file")
+    out: dict[str, h5py.h5d.DatasetID] = {}
+    for name in ALL_DATASETS:
+        key = name.encode()
+        if "/" in name and not links.exists(key.split(b"/")[0]):
             continue
-        if not isinstance(obj, h5py.Dataset):
+        if not links.exists(key):
+            continue
+        if links.get_info(key).type != h5py.h5l.TYPE_HARD:
+            raise ValueError(f"{name!r} is a link, not a dataset of this file")
+        if h5py.h5o.get_info(f.id, key).type != h5py.h5o.TYPE_DATASET:
             raise ValueError(f"{name!r} is not a dataset")
-        shapes[name] = obj.shape
-        dtypes[name] = obj.dtype
-    return shapes, dtypes
+        dsid = h5py.h5d.open(f.id, key)
+        plist = dsid.get_create_plist()
+        if plist.get_layout() == h5py.h5d.VIRTUAL or plist.get_external_count():
+            raise ValueError(f"dataset {name!r} keeps its data outside this file")
+        if not _stored_completely(dsid):
+            rows = dsid.shape[0] if dsid.shape else 0
+            raise ValueError(f"dataset {name!r} declares {rows} rows but does not store them all")
+        out[name] = dsid
+    return out
 
 
+@dataclass
+class CheckedFile:
+    """An open episode file that passed the checks: its attributes as stored, layout, and the
+    per-decision arrays read while checking them."""
+
+    path: Path
+    file: h5py.File
+    meta: dict[str, Any]
+    shapes: dict[str, tuple[int, ...]]
+    dtypes: dict[str, np.dtype]
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def steps(self) -> int:
+        return self.shapes["actions"][0]
+
+    @property
+    def has_state(self) -> bool:
+        return "state" in self.shapes
+
+
+Structure = tuple[dict[str, Any], dict[str, tuple[int, ...]], dict[str, np.dtype],
+                  dict[str, h5py.h5d.DatasetID]]
+
+
+def check_structure(f: h5py.File) -> Structure:
+    """Attributes and layout of an open file (and its datasets, opened); ValueError (one line)
+    on the first problem."""
+    meta = decode_attrs(f.attrs)
+    check_meta(meta)
+    ids = open_datasets(f)
+    shapes, dtypes = {k: v.shape for k, v in ids.items()}, {k: v.dtype for k, v in ids.items()}
+    check_layout(shapes, dtypes, meta)
+    return meta, shapes, dtypes, ids
+
+
+def read_checked(ids: dict[str, h5py.h5d.DatasetID], meta: dict[str, Any],
+                 names: Iterable[str]) -> dict[str, np.ndarray]:
+    """Read whole datasets and check their values; ValueError on the first problem."""
+    arrays = {}
+    for name in names:
+        arrays[name] = np.empty(ids[name].shape, ids[name].dtype)
+        read_into(ids[name], arrays[name])
+    check_decision_values(meta, arrays)
+    return arrays
+
+
+def check_open_file(f: h5py.File, path: Path, *, raw: bool = False) -> CheckedFile:
+    """Run the read path's checks on an open file (also one not yet published). Raises EpisodeError."""
+    with episode_errors(path):
+        meta, shapes, dtypes, ids = check_structure(f)
+        names = [*DECISION_DATASETS, *(RAW_DATASETS if raw and "state" in shapes else ())]
+        arrays = read_checked(ids, meta, names)
+    return CheckedFile(path, f, meta, shapes, dtypes, arrays)
+
+
+def open_checked(path: str | Path, *, raw: bool = False) -> CheckedFile:
+    """Open an episode file through the read path; the caller closes `.file`. Raises EpisodeError."""
+    path = Path(path)
+    f = open_h5(path)
+    try:
+        return check_open_file(f, path, raw=raw)
+    except BaseException:
+        f.close()
+        raise
+
+
+def inspect_file(path: str | Path, *, values: bool = True) -> CheckedFile:
+    """The checks of `open_checked` (values optional), file closed afterwards. Raises EpisodeError."""
+    path = Path(path)
+    with open_h5(path) as f, episode_errors(path):
+        meta, shapes, dtypes, ids = check_structure(f)
+        arrays = read_checked(ids, meta, DECISION_DATASETS) if values else {}
+        return CheckedFile(path, f, meta, shapes, dtypes, arrays)
+
+
+# ----------------------------------------------------------------------------- bulk reads
 def dataset_ids(f: h5py.File, names: Iterable[str]) -> dict[str, h5py.h5d.DatasetID]:
     """Open datasets of an open file with h5py's low-level API, checking each one's dtype.
 
@@ -90,7 +220,7 @@ def dataset_ids(f: h5py.File, names: Iterable[str]) -> dict[str, h5py.h5d.Datase
             dsid = h5py.h5d.open(f.id, name.encode())
         except KeyError:
             raise ValueError(f"missing dataset {name!r}") from None
-        expected = {**DECISION_DATASETS, **RAW_DATASETS}[name]
+        expected = ALL_DATASETS[name]
         if dsid.dtype != expected:
             raise ValueError(f"dataset {name!r} has dtype {dsid.dtype}, expected {expected}")
         out[name] = dsid
@@ -106,228 +236,3 @@ def read_into(dsid: h5py.h5d.DatasetID, out: np.ndarray) -> None:
         raise ValueError(f"buffer of shape {out.shape} for a dataset of shape {dsid.shape}")
     if out.size:
         dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
-
-
-def read_attrs(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
-    """Some root attributes of a file, decoded, after checking its format and version.
-
-    The pseudo-key "obs_shape" gives the shape of `observations` (T+1, D). Raises EpisodeError.
-    """
-    f = open_h5(path)
-    try:
-        with f:
-            out = decode_attrs(f.attrs, tuple(k for k in keys if k != "obs_shape"))
-            if "obs_shape" in keys:
-                out["obs_shape"] = list(dataset_ids(f, ("observations",))["observations"].shape)
-    except ValueError as exc:
-        raise EpisodeError(path, str(exc)) from None
-    except (OSError, RuntimeError, KeyError) as exc:
-        raise EpisodeError(path, f"unreadable ({h5_reason(exc)})") from None
-    return out
-
-
-class EpisodeFile:
-    """An open, checked episode file. Attributes are decoded at once, arrays read on demand.
-
-    `meta` is the root attributes with the folder's curation marks applied (curation.py);
-    `file_meta` is the attributes exactly as stored.
-    """
-
-    def __init__(self, path: str | Path, *, marks: bool = True) -> None:
-        self.path = Path(path)
-        self._f = open_h5(self.path)
-        try:
-            meta = decode_attrs(self._f.attrs)
-            check_meta(meta)
-            self.shapes, self.dtypes = file_layout(self._f)
-            check_layout(self.shapes, self.dtypes, meta)
-            self.file_meta = meta
-            self.meta = apply_marks(meta, marks_for(self.path)) if marks else dict(meta)
-        except ValueError as exc:
-            self._f.close()
-            if isinstance(exc, EpisodeError):
-                raise
-            raise EpisodeError(self.path, str(exc)) from None
-        except (OSError, RuntimeError, KeyError) as exc:  # damaged metadata inside a valid superblock
-            self._f.close()
-            raise EpisodeError(self.path, f"unreadable ({h5_reason(exc)})") from None
-
-    @property
-    def steps(self) -> int:
-        """Number of decisions T."""
-        return self.shapes["actions"][0]
-
-    @property
-    def updates(self) -> int | None:
-        """Number of game updates N, or None without raw state."""
-        return self.shapes["keys"][0] if self.has_state else None
-
-    @property
-    def has_state(self) -> bool:
-        return "state" in self.shapes
-
-    def __getitem__(self, name: str) -> h5py.Dataset:
-        if name not in self.shapes:
-            what = "no raw state (an imported episode)" if name in RAW_DATASETS else f"no dataset {name!r}"
-            raise EpisodeError(self.path, what)
-        return self._f[name]
-
-    def read(self, name: str) -> np.ndarray:
-        """A whole dataset as a numpy array."""
-        dataset = self[name]
-        try:
-            return dataset[()]
-        except (OSError, RuntimeError) as exc:
-            raise EpisodeError(self.path, f"cannot read {name!r} ({h5_reason(exc)})") from None
-
-    def read_into(self, name: str, out: np.ndarray) -> None:
-        """Read a whole dataset into a preallocated array (no intermediate copy)."""
-        dataset = self[name]
-        try:
-            if dataset.size:
-                dataset.read_direct(out)
-        except (OSError, RuntimeError, TypeError) as exc:
-            raise EpisodeError(self.path, f"cannot read {name!r} ({h5_reason(exc)})") from None
-
-    def load(self) -> Episode:
-        """Everything in memory, as an Episode."""
-        infos = {name.split("/", 1)[1]: self.read(name) for name in DECISION_DATASETS
-                 if name.startswith("infos/")}
-        return Episode(
-            meta=dict(self.meta),
-            observations=self.read("observations"),
-            actions=self.read("actions"),
-            rewards=self.read("rewards"),
-            terminations=self.read("terminations"),
-            truncations=self.read("truncations"),
-            mu=self.read("mu"),
-            infos=infos,
-            state=self.read("state") if self.has_state else None,
-            keys=self.read("keys") if self.has_state else None,
-        )
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self) -> EpisodeFile:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"EpisodeFile({str(self.path)!r}, steps={self.steps})"
-
-
-def open_episode(path: str | Path, *, marks: bool = True) -> EpisodeFile:
-    """Open one episode file (checked; arrays read on demand). Raises EpisodeError."""
-    return EpisodeFile(path, marks=marks)
-
-
-def read_episode(path: str | Path, *, marks: bool = True) -> Episode:
-    """Read one whole episode into memory. Raises EpisodeError."""
-    with EpisodeFile(path, marks=marks) as ep:
-        return ep.load()
-
-
-def resolve_paths(specs: PathSpec) -> list[Path]:
-    """Episode files named by paths, folders (their `*.h5`) and globs (`**` allowed), in order.
-
-    A spec that matches nothing is an EpisodeError. Temporary files matched by a glob are
-    returned so that the loaders can warn about them; folders never list them.
-    """
-    if isinstance(specs, (str, Path)):
-        specs = [specs]
-    out: dict[Path, None] = {}
-    for spec in specs:
-        p = Path(spec)
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.suffix == SUFFIX and not q.name.startswith("."))
-        elif p.is_file():
-            found = [p]
-        else:
-            found = sorted(Path(m) for m in glob.glob(str(spec), recursive=True)
-                           if m.endswith(SUFFIX) or (is_temp_name(Path(m)) and SUFFIX in Path(m).name))
-            found = [q for q in found if q.is_file()]
-        if not found:
-            raise EpisodeError(spec, "no episode files match")
-        out.update(dict.fromkeys(found))
-    return list(out)
-
-
-def iter_episodes(specs: PathSpec, *, marks: bool = True, on_error: str = "warn") -> Iterator[EpisodeFile]:
-    """Open each episode in turn (closed when the loop moves on).
-
-    :param on_error: "warn" (skip a bad file with an EpisodeWarning) or "raise".
-    """
-    for path in resolve_paths(specs):
-        try:
-            ep = EpisodeFile(path, marks=marks)
-        except EpisodeError as exc:
-            if on_error == "raise":
-                raise
-            warnings.warn(str(exc), EpisodeWarning, stacklevel=2)
-            continue
-        with ep:
-            yield ep
-
-
-def load_episodes(specs: PathSpec, *, marks: bool = True, on_error: str = "warn") -> list[Episode]:
-    """Read every episode into memory; bad files are skipped with a warning (or raise)."""
-    out = []
-    for ep in iter_episodes(specs, marks=marks, on_error=on_error):
-        try:
-            out.append(ep.load())
-        except EpisodeError as exc:
-            if on_error == "raise":
-                raise
-            warnings.warn(str(exc), EpisodeWarning, stacklevel=2)
-    return out
-
-
-def _deep_problem(ep: EpisodeFile) -> str | None:
-    """What is wrong with an episode's values (not only its layout), or None."""
-    actions = ep.read("actions")
-    if actions.size and actions.max() >= N_ACTIONS:
-        return f"action {int(actions.max())} outside the action set (0-{N_ACTIONS - 1})"
-    mu = ep.read("mu").astype(np.float64)
-    if mu.size and (not np.isfinite(mu).all() or mu.min() < 0 or np.abs(mu.sum(1) - 1).max() > 1e-4):
-        return "mu rows are not probability distributions"
-    term, trunc = ep.read("terminations"), ep.read("truncations")
-    if term[:-1].any() or trunc[:-1].any():
-        return "a termination or truncation before the last decision"
-    if term.size and term[-1] and trunc[-1]:
-        return "the last decision is both terminated and truncated"
-    obs = ep.read("observations")
-    if not np.isfinite(obs).all() or not np.isfinite(ep.read("rewards")).all():
-        return "non-finite observations or rewards"
-    if ep.has_state:
-        keys, state = ep.read("keys"), ep.read("state")
-        if keys.size and keys.max() > 15:
-            return "keys outside 0-15"
-        if ep.meta["observation_fields"] == list(SEED_OBS_FIELDS):
-            b = decision_bounds(len(keys), ep.meta["frame_skip"])
-            if not np.array_equal(seed_observation(state[b]), obs):
-                return "observations differ from the features of the stored states"
-    return None
-
-
-def validate_file(path: str | Path, *, deep: bool = False) -> None:
-    """Raise EpisodeError if the file is not a valid episode; `deep` also checks the values."""
-    with EpisodeFile(path, marks=False) as ep:
-        if deep:
-            problem = _deep_problem(ep)
-            if problem:
-                raise EpisodeError(ep.path, problem)
-
-
-def validate(specs: PathSpec, *, deep: bool = False) -> list[tuple[Path, str | None]]:
-    """(path, None if valid else the one-line error) for every file the specs name."""
-    out = []
-    for path in resolve_paths(specs):
-        try:
-            validate_file(path, deep=deep)
-            out.append((path, None))
-        except EpisodeError as exc:
-            out.append((path, str(exc)))
-    return out

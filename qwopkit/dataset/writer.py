@@ -1,8 +1,9 @@
 """Writing episode files: whole episodes from memory, runs update by update, atomic rewrites.
 
-Every write goes to a temporary name in the destination folder (atomic.temp_path), is flushed
-and closed, then renamed to `<player>-<session>-<nnnn>.h5`: a crash leaves at most a hidden
-`.*.h5.tmp` file that no `*.h5` glob sees.
+Every write goes through qwopkit.atomic: a hidden temporary file in the destination folder,
+flushed and closed, checked, then published as `<player>-<session>-<nnnn>.h5`. A crash leaves
+at most a hidden `.*.h5.tmp` file that no `*.h5` glob sees (`qwop-data validate --clean`
+removes those of dead writers). Nothing is published that the read path would refuse.
 
 Storage: per-decision datasets are contiguous and uncompressed (learners read them all, and
 fast); the raw per-update `state` and `keys` are chunked, resizable and gzip-compressed (they are
@@ -19,19 +20,13 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .atomic import fsync_path, publish, temp_path
-from .episode import DEFAULT_MU_EPS, Episode, RewardFn
-from .reader import file_layout
-from .schema import (
-    RAW_DATASETS,
-    STATE_SIZE,
-    SUFFIX,
-    EpisodeError,
-    check_layout,
-    decode_attrs,
-    encode_attrs,
-    episode_filename,
-)
+from qwopkit.atomic import atomic_write, fsync_path, publish, temp_path
+
+from .attributes import decode_attrs, encode_attrs
+from .episode import Episode
+from .errors import EpisodeError
+from .reader import check_open_file
+from .schema import RAW_DATASETS, SUFFIX, episode_filename
 
 RAW_CHUNK_ROWS = 512  # 512 states = 400 KB per chunk: within HDF5's default 1 MB chunk cache
 _RAW_FILTERS = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
@@ -68,7 +63,7 @@ def next_episode_index(folder: str | Path, player: str, session: str) -> int:
     """The first episode index after every file of this player and session in `folder`
     (finished or still being written), so that a recorder never reuses a name."""
     prefix = episode_filename(player, session, 0)[: -len("0000" + SUFFIX)]
-    pattern = re.compile(rf"^\.?{re.escape(prefix)}(\d+)(\.h5$|\.[0-9a-f]+\.h5\.tmp$)")
+    pattern = re.compile(rf"^\.?{re.escape(prefix)}(\d+)(\.h5$|\.[0-9a-f-]+\.h5\.tmp$)")
     indices = [int(m.group(1)) for name in (os.listdir(folder) if Path(folder).is_dir() else [])
                if (m := pattern.match(name))]
     return max(indices, default=-1) + 1
@@ -86,40 +81,34 @@ def write_episode(episode: Episode, dest: str | Path, *, overwrite: bool = False
     episode.check(final)
     if final.exists() and not overwrite:
         raise EpisodeError(final, "already exists (not overwritten)")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(final)
     try:
-        with h5py.File(tmp, "w") as f:
+        with atomic_write(final, overwrite=overwrite, fsync=fsync) as tmp, h5py.File(tmp, "w") as f:
             _write_decisions(f, episode)
             if episode.state is not None:
                 _create_raw(f, "state", episode.state)
                 _create_raw(f, "keys", episode.keys)
             _write_attrs(f, episode.meta)
-        if fsync:
-            fsync_path(tmp)
-        publish(tmp, final, overwrite=overwrite)
     except FileExistsError:
-        tmp.unlink(missing_ok=True)
         raise EpisodeError(final, "already exists (not overwritten)") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return final
 
 
 class EpisodeWriter:
-    """Writes one run update by update into a temporary file, published by `finish()`.
+    """Writes one run's raw updates into a temporary file as they happen; `finish` adds the
+    decisions and publishes it.
 
         with EpisodeWriter("data", player="kurodo", session="s1", episode_index=0,
                            initial_state=engine.state()) as w:
             for keys in ...:
                 engine.update(keys)
                 w.add_update(keys, engine.state())
-            w.finish()          # derives the decisions, writes them, renames
+            state, keys = w.updates()
+            w.finish(episode_from_updates(state, keys, ...))   # qwopkit.recorder.decisions
 
     Leaving the block by an exception removes the temporary file (the run is lost, nothing else).
     Rows are buffered and appended every `flush_every` updates, so memory stays small and the
-    data reaches the file during the run.
+    data reaches the file during the run. (`frame_skip`, `seed` and `meta` are kept as
+    `self.run_meta` for whoever derives the decisions.)
     """
 
     def __init__(self, folder: str | Path, *, player: str, session: str, episode_index: int,
@@ -129,13 +118,13 @@ class EpisodeWriter:
         if self.path.exists():
             raise EpisodeError(self.path, "already exists (not overwritten)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._naming = {"player": player, "session": session, "episode_index": episode_index,
-                        "frame_skip": frame_skip, "seed": seed}
-        self._meta = meta
+        self.run_meta = {"player": player, "session": session, "episode_index": episode_index,
+                         "frame_skip": frame_skip, "seed": seed, **meta}
         self._flush_every = flush_every
         self._tmp = temp_path(self.path)
         self._file: h5py.File | None = h5py.File(self._tmp, "w")
-        first = np.asarray(initial_state, dtype=np.float64).reshape(1, STATE_SIZE)
+        first = np.asarray(initial_state, dtype=np.float64).reshape(1, -1)
+        self._width = first.shape[1]
         self._state = _create_raw(self._file, "state", first)
         self._keys = _create_raw(self._file, "keys", np.zeros(0, dtype=np.uint8))
         self._pending_states: list[np.ndarray] = []
@@ -151,7 +140,7 @@ class EpisodeWriter:
         if self._file is None:
             raise RuntimeError("the writer is closed")
         self._pending_keys.append(int(keys))
-        self._pending_states.append(np.asarray(state, dtype=np.float64))
+        self._pending_states.append(np.asarray(state, dtype=np.float64).reshape(self._width))
         if len(self._pending_keys) >= self._flush_every:
             self.flush()
 
@@ -162,25 +151,33 @@ class EpisodeWriter:
         n, m = len(self._keys), len(self._pending_keys)
         self._keys.resize((n + m,))
         self._keys[n:] = np.array(self._pending_keys, dtype=np.uint8)
-        self._state.resize((n + m + 1, STATE_SIZE))
+        self._state.resize((n + m + 1, self._width))
         self._state[n + 1:] = np.stack(self._pending_states)
         self._pending_keys.clear()
         self._pending_states.clear()
         self._file.flush()
 
-    def finish(self, outcome: str | None = None, reward_fn: RewardFn | None = None,
-               mu_eps: float = DEFAULT_MU_EPS) -> Path:
-        """Derive the decisions (Episode.from_updates), write them and the attributes, publish."""
+    def updates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Everything recorded so far: states (N+1, S) and keys (N,)."""
+        if self._file is None:
+            raise RuntimeError("the writer is closed")
+        self.flush()
+        return self._state[:], self._keys[:]
+
+    def finish(self, episode: Episode) -> Path:
+        """Write `episode`'s decisions and attributes beside the recorded updates, check the
+        file as a reader would, and publish it. `episode` must be derived from `updates()`."""
         if self._file is None:
             raise RuntimeError("the writer is closed")
         try:
-            self.flush()
-            episode = Episode.from_updates(self._state[:], self._keys[:], outcome=outcome,
-                                           reward_fn=reward_fn, mu_eps=mu_eps,
-                                           **self._naming, **self._meta)
+            state, keys = self.updates()
+            if episode.state is None or episode.keys is None or not (
+                    np.array_equal(episode.state, state) and np.array_equal(episode.keys, keys)):
+                raise EpisodeError(self.path, "the episode's updates are not the ones recorded")
             episode.check(self.path)
             _write_decisions(self._file, episode)
             _write_attrs(self._file, episode.meta)
+            check_open_file(self._file, self.path)
             self._file.close()
             self._file = None
             fsync_path(self._tmp)
@@ -214,35 +211,32 @@ def rewrite_episode(path: str | Path, *, datasets: dict[str, np.ndarray] | None 
     """Replace some datasets and root attributes of an episode file atomically.
 
     A new file is built beside the old one (unchanged datasets copied by HDF5 with their
-    filters), checked, then renamed over it: a crash leaves the old file intact.
+    filters), checked as a reader would (raw state and keys included), then renamed over it: a
+    crash or a failed check leaves the old file as it was.
     """
     path = Path(path)
     datasets = datasets or {}
-    tmp = temp_path(path)
     try:
-        with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
-            for name in src:
-                if isinstance(src[name], h5py.Group):
-                    dst.create_group(name)
-                    for sub in src[name]:
-                        full = f"{name}/{sub}"
-                        if full not in datasets:
-                            src.copy(src[full], dst[name], sub)
-                elif name not in datasets:
-                    src.copy(src[name], dst, name)
-            for name, data in datasets.items():
-                dst.create_dataset(name, data=data)
-            for key, value in src.attrs.items():
-                dst.attrs[key] = value
-            meta = decode_attrs(dst.attrs)
-            meta.update(attrs or {})
-            _write_attrs(dst, meta)
-            check_layout(*file_layout(dst), meta)
-        fsync_path(tmp)
-        publish(tmp, path, overwrite=True)
+        with atomic_write(path) as tmp:
+            with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
+                for name in src:
+                    if isinstance(src[name], h5py.Group):
+                        dst.create_group(name)
+                        for sub in src[name]:
+                            full = f"{name}/{sub}"
+                            if full not in datasets:
+                                src.copy(src[full], dst[name], sub)
+                    elif name not in datasets:
+                        src.copy(src[name], dst, name)
+                for name, data in datasets.items():
+                    dst.create_dataset(name, data=data)
+                for key, value in src.attrs.items():
+                    dst.attrs[key] = value
+                meta = decode_attrs(dst.attrs)
+                meta.update(attrs or {})
+                _write_attrs(dst, meta)
+                check_open_file(dst, path, raw=True)
     except ValueError as exc:
-        tmp.unlink(missing_ok=True)
-        raise EpisodeError(path, str(exc)) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        raise EpisodeError(path, str(exc).splitlines()[0]) from None
+    except OSError as exc:
+        raise EpisodeError(path, f"cannot rewrite ({exc.strerror or exc})") from None

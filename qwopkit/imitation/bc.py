@@ -2,7 +2,7 @@
 
     data = load_demos("data/*.h5")                       # kept episodes, split by episode
     result = train_bc(data.train_obs, data.train_actions, data.valid_obs, data.valid_actions)
-    result.policy                                         # an ACERPolicy (rl/policy.py)
+    result.policy                                         # an ACERPolicy (rl/policies.py)
 
 The loss is the cross-entropy of the recorded actions under pi minus `ent_coef` times pi's
 entropy (the bonus keeps the clone from becoming certain where the data is ambiguous). Adam on
@@ -26,12 +26,11 @@ from gymnasium import spaces
 from torch.nn import functional as F  # noqa: N812 (torch's convention)
 from tqdm import tqdm
 
-from qwopkit.adapter.features import ACTION_NAMES
-from qwopkit.dataset import EpisodeError, read_splits, to_transitions
+from qwopkit.dataset import read_splits, to_transitions
 from qwopkit.dataset.splits import common_folder
-from qwopkit.rl.policy import SEED_NET_ARCH, ACERPolicy
-
-N_ACTIONS = len(ACTION_NAMES)
+from qwopkit.errors import ParameterError
+from qwopkit.rl.policies import SEED_NET_ARCH, ACERPolicy
+from qwopkit.spaces import N_ACTIONS
 
 
 @dataclass
@@ -100,13 +99,31 @@ def train_bc(train_obs: np.ndarray, train_actions: np.ndarray, valid_obs: np.nda
     """
     config = config or BCConfig()
     if len(train_actions) == 0:
-        raise EpisodeError("--demos", "no decisions to learn from")
+        raise ParameterError("train_actions", "no decisions to learn from")
+    for name, obs, actions in (("train", train_obs, train_actions), ("valid", valid_obs, valid_actions)):
+        problem = _data_problem(obs, actions)
+        if problem:
+            raise ParameterError(f"{name}_obs", problem)
     threads = th.get_num_threads()
     th.set_num_threads(config.threads)
     try:
         return _train(train_obs, train_actions, valid_obs, valid_actions, config, progress)
     finally:
         th.set_num_threads(threads)
+
+
+def _data_problem(obs: np.ndarray | None, actions: np.ndarray | None) -> str | None:
+    """Nothing non-finite or outside the action set may reach the network."""
+    if obs is None or actions is None:
+        return None
+    obs, actions = np.asarray(obs), np.asarray(actions)
+    if obs.ndim != 2 or len(obs) != len(actions):
+        return f"observations of shape {obs.shape} for {len(actions)} actions"
+    if obs.size and not np.isfinite(obs).all():
+        return "non-finite observations"
+    if actions.size and (actions.min() < 0 or actions.max() >= N_ACTIONS):
+        return f"actions outside the action set (0-{N_ACTIONS - 1})"
+    return None
 
 
 def _train(train_obs: np.ndarray, train_actions: np.ndarray, valid_obs: np.ndarray | None,
@@ -138,6 +155,10 @@ def _train(train_obs: np.ndarray, train_actions: np.ndarray, valid_obs: np.ndarr
             total += ce.item() * len(idx)
             n += len(idx)
         row = {"epoch": epoch, "train_loss": total / n}
+        if not np.isfinite(row["train_loss"]):
+            # A diverged network must not be returned (and then saved) as if it were a policy.
+            raise ParameterError("lr", f"training diverged (loss {row['train_loss']} at epoch {epoch}); "
+                                 "try a lower learning rate")
         if has_valid:
             row["valid_loss"], row["valid_accuracy"] = cross_entropy(policy, valid_obs, valid_actions)
             if row["valid_loss"] < best[0]:
@@ -184,9 +205,9 @@ def load_demos(specs: str | Path | Sequence[str | Path], *, split: str | None = 
         train = to_transitions(specs, split=split, part="train")
         valid = to_transitions(specs, split=split, part="valid")
         if len(train) == 0:
-            raise EpisodeError(f"split {split!r}", "no kept decisions in its train part")
+            raise ParameterError("split", f"{split!r}: no kept decisions in its train part")
         if len(valid) == 0:
-            raise EpisodeError(f"split {split!r}", "no kept decisions in its valid part")
+            raise ParameterError("split", f"{split!r}: no kept decisions in its valid part")
         folder = common_folder(train.paths + valid.paths)
         how = {"name": split, **{k: v for k, v in read_splits(folder).get(split, {}).items()
                                  if k in ("by", "seed", "valid_fraction")}}
@@ -194,12 +215,12 @@ def load_demos(specs: str | Path | Sequence[str | Path], *, split: str | None = 
                      [str(p) for p in train.paths], [str(p) for p in valid.paths], how)
 
     if not 0 < valid_fraction < 1:
-        raise EpisodeError("--valid", f"must be in (0, 1), got {valid_fraction}")
+        raise ParameterError("valid_fraction", f"must be in (0, 1), got {valid_fraction}")
     data = to_transitions(specs)
     n = len(data.paths)
     if n < 2:
-        raise EpisodeError("--demos", f"needs at least 2 kept episodes with decisions (train and valid "
-                           f"by episode), found {n}")
+        raise ParameterError("specs", f"needs at least 2 kept episodes with decisions (train and valid "
+                             f"by episode), found {n}")
     order = sorted(range(n), key=lambda i: str(data.paths[i]))
     perm = np.random.default_rng(seed).permutation(n)
     valid_ids = sorted(order[i] for i in perm[:_n_valid(n, valid_fraction)])

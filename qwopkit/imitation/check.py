@@ -19,7 +19,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qwopkit.dataset import EpisodeError, build_index
+from qwopkit.console import run_console
+from qwopkit.dataset import build_index
 
 from .bc import BCConfig, cross_entropy, load_demos, train_bc
 
@@ -33,14 +34,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--time-limit", type=float, default=120.0)
     args = p.parse_args(argv)
+
+    return run_console("check", lambda: _check(args))
+
+
+def _check(args: argparse.Namespace) -> int:
     from qwopkit.rl.evaluate import evaluate
 
     console = Console() if Console().is_terminal else Console(width=160)
-    try:
-        index = build_index(args.demos)
-    except EpisodeError as exc:
-        print(f"check: error: {exc}", file=sys.stderr)
-        return 1
+    index = build_index(args.demos)
     kept = index[index["kept"]]
     table = Table(title="demonstrations cloned (kept episodes)")
     for col in ("file", "outcome", "distance", "HUD time", "decisions"):

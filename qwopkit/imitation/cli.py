@@ -14,14 +14,17 @@ import sys
 import time
 from collections.abc import Sequence
 
-from qwopkit.dataset import EpisodeError
-from qwopkit.dataset.warnings_line import print_episode_warnings_as_lines
-from qwopkit.rl.policy import ModelFileError, save_policy
+from qwopkit.console import run_console
+from qwopkit.errors import InputError
+from qwopkit.rl.policies import save_policy
 
 from .bc import BCConfig, load_demos, train_bc
 from .report import build_report, print_report, report_path, summary, write_report
 
 PROG = "qwop-pretrain"
+# Library parameters and the flags that set them: the error funnel names the flag.
+FLAGS = {"specs": "--demos", "train_actions": "--demos", "train_obs": "--demos", "valid_obs": "--demos",
+         "split": "--split", "valid_fraction": "--valid", "lr": "--lr"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,9 +56,9 @@ def _check(args: argparse.Namespace) -> None:
               ("--valid", args.valid, 0 < args.valid < 1))
     for flag, value, ok in checks:
         if not ok:
-            raise EpisodeError(flag, f"bad value {value}")
+            raise InputError(flag, f"bad value {value}")
     if not str(args.out).endswith(".zip"):
-        raise EpisodeError("--out", f"the model file must end in .zip, got {args.out!r}")
+        raise InputError("--out", f"the model file must end in .zip, got {args.out!r}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,17 +83,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 failure, 2 usage)."""
     args = build_parser().parse_args(argv)
-    print_episode_warnings_as_lines(PROG)
-    try:
-        return run(args)
-    except (EpisodeError, ModelFileError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-    except OSError as exc:
-        print(f"{PROG}: error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    return 1
+    return run_console(PROG, lambda: run(args), flags=FLAGS)
 
 
 if __name__ == "__main__":

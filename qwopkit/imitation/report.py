@@ -14,7 +14,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qwopkit.adapter.features import ACTION_NAMES
+from qwopkit.atomic import write_text_atomic
+from qwopkit.spaces import ACTION_NAMES
 
 from .bc import BCConfig, BCResult, Demos, config_dict, confusion, cross_entropy, predict_logits
 
@@ -81,10 +82,8 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_report(report: dict[str, Any], path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    return path
+    """Write the report as JSON through the one atomic writer (strict JSON: no NaN)."""
+    return write_text_atomic(path, json.dumps(report, indent=1, allow_nan=False) + "\n")
 
 
 def _names(paths: list[str], most: int = 8) -> str:

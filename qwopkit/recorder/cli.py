@@ -21,8 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..adapter.openqwop.physics import UPDATES_PER_SECOND
+from ..console import error_line, run_console
 
-ERROR = "qwop-record: error:"
+PROG = "qwop-record"
+ERROR = f"{PROG}: error:"
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -76,6 +78,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    return run_console(PROG, lambda: _session(args), where=args.out)
+
+
+def _session(args: argparse.Namespace) -> int:
     needs_x = args.keys == "pynput" or not args.headless
     if needs_x and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         print(f"{ERROR} no X display (DISPLAY is not set): run under a desktop or Xvfb", file=sys.stderr)
@@ -89,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     recorder = RunRecorder(args.out, args.player, args.session, frame_skip=args.frame_skip,
                            seed=args.seed, time_limit=int(round(args.time_limit * UPDATES_PER_SECOND)),
                            drop_aborted=args.drop_aborted, first_run=1)
+    for path in recorder.removed:
+        print(f"qwop-record: removed {path} (a run cut short by an earlier crash)", flush=True)
     host = GameHost(port=args.port, seed=args.seed, page_input=args.keys == "page")
 
     # Ctrl-C and SIGTERM end the session like Esc: the handler only sets a flag that the loop
@@ -120,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     except (BrowserError, RuntimeError, OSError) as exc:
-        print(f"{ERROR} {exc}", file=sys.stderr)
+        print(f"{ERROR} {error_line(exc, where=args.out)}", file=sys.stderr)
         status = 1
     finally:
         if bot is not None:

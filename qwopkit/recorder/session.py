@@ -14,9 +14,10 @@ from pathlib import Path
 
 from ..adapter.openqwop.host import Tick
 from ..adapter.openqwop.layout import STATE_INDEX
-from ..dataset import EpisodeWriter
+from ..atomic import clean_leftovers
+from ..dataset import EpisodeWriter, next_episode_index
 from ..dataset.schema import now_iso
-from ..dataset.writer import next_episode_index
+from .decisions import episode_from_updates
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ class RunRecorder:
         self.drop_aborted = drop_aborted
         self.first_run = first_run
         self.summary = SessionSummary()
+        # Runs cut by an earlier crash left hidden temporary files: a recorder starting here
+        # removes those whose writer is gone (never one being written by a live recorder).
+        self.removed = clean_leftovers(self.out)
         self._index = next_episode_index(self.out, player, session)
         self._writer: EpisodeWriter | None = None
         self._run: int | None = None
@@ -131,7 +135,8 @@ class RunRecorder:
         if self._last_update == 0 or (outcome == "aborted" and self.drop_aborted):
             writer.abort()  # nothing happened yet, or the player asked not to keep aborted runs
             return None
-        path = writer.finish(outcome)
+        state, keys = writer.updates()
+        path = writer.finish(episode_from_updates(state, keys, outcome=outcome, **writer.run_meta))
         self._index += 1
         state = self._last_state
         distance, hud_time = float(state[STATE_INDEX["distance"]]), float(state[STATE_INDEX["hud_time"]])

@@ -51,6 +51,8 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import LinearSchedule, obs_as_tensor, polyak_update, safe_mean
 from stable_baselines3.common.vec_env import VecEnv
 
+from qwopkit.errors import ParameterError
+
 from .buffers import DemoStore, SegmentReplayBuffer, Segments
 from .policies import ACERPolicy
 from .schedules import PhaseSchedule
@@ -210,20 +212,20 @@ class ACER(BaseAlgorithm):
 
     @classmethod
     def check_arguments(cls, **kwargs: Any) -> None:
-        """Raise ValueError naming the first argument ACER does not know or cannot use."""
+        """Raise ParameterError naming the first argument ACER does not know or cannot use."""
         for name, value in kwargs.items():
             rule = cls._RULES.get(name)
             if rule is None:
-                raise ValueError(f"{name}: not an argument of ACER")
+                raise ParameterError(name, "not an argument of ACER")
             try:
                 ok = bool(rule(value))
             except TypeError:
                 ok = False
             if not ok:
-                raise ValueError(f"{name}: bad value {value!r}")
+                raise ParameterError(name, f"bad value {value!r}")
         if kwargs.get("buffer_size", 5000) < kwargs.get("n_steps", 20):
-            raise ValueError(f"buffer_size: {kwargs.get('buffer_size', 5000)} steps hold no segment of "
-                             f"n_steps {kwargs.get('n_steps', 20)}")
+            raise ParameterError("buffer_size", f"{kwargs.get('buffer_size', 5000)} steps hold no segment of "
+                                                f"n_steps {kwargs.get('n_steps', 20)}")
 
     def _setup_lr_schedule(self) -> None:
         if isinstance(self.learning_rate, (int, float)) and self.lr_decay == "linear":
@@ -295,8 +297,8 @@ class ACER(BaseAlgorithm):
                                 f"{len(self.schedule.phases)} {phase}")
             self._phase_index = index
         if self.schedule.injects_demos and self.demos is None:
-            raise ValueError(f"schedule: {self.schedule} has a demos phase, but no demonstrations were "
-                             f"given (pass demos= or call set_demos)")
+            raise ParameterError("schedule", f"{self.schedule} has a demos phase, but no demonstrations "
+                                             f"were given (pass demos= or call set_demos)")
         return phase.injects_demos
 
     # ------------------------------------------------------------------------------ collecting

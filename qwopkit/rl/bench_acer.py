@@ -31,6 +31,8 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 
+from qwopkit.atomic import atomic_write, write_json_atomic
+
 ENV_ID = "qwopkit/QWOP-v0"
 
 
@@ -45,13 +47,6 @@ def _machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {th.__version__}"
-
-
-def _write(path: Path, data: Any) -> None:
-    from .checkpoints import write_atomically, write_json
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda tmp: write_json(tmp, data))
 
 
 # ----------------------------------------------------------------------------- CartPole
@@ -89,7 +84,7 @@ def cartpole(args: argparse.Namespace) -> int:
               f"{'-' if first is None else f'{first:,}'} steps", flush=True)
         env.close()
         eval_env.close()
-    _write(out / "cartpole.json", {"machine": _machine(), "runs": results})
+    write_json_atomic(out / "cartpole.json", {"machine": _machine(), "runs": results})
     _plot_cartpole(results, out / "acer-cartpole.png")
     passed = all(r["final_mean"] >= 475 for r in results)
     mean = np.mean([r["final_mean"] for r in results])
@@ -150,8 +145,8 @@ def speed(args: argparse.Namespace) -> int:
     dqn = rates["DQN (SB3 defaults), 1 env"]
     for name in ("ACER, 8 envs", "ACER, 1 env"):
         print(f"{name} / DQN: {rates[name] / dqn:.2f}x")
-    _write(Path(args.out) / "speed.json", {"machine": _machine(), "seconds_each": args.seconds,
-                                           "rates": rates})
+    write_json_atomic(Path(args.out) / "speed.json", {"machine": _machine(), "seconds_each": args.seconds,
+                                                      "rates": rates})
     return 0
 
 
@@ -196,8 +191,9 @@ def _qwop_run(kind: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
                           algorithm={"ppo": "PPO", "acer": "ACER from scratch",
                                      "acer-demos": "ACER from the clone, demos in replay"}[kind])
     env.close()
-    model.save(out / f"{kind}.zip")
-    _write(out / f"{kind}.report.json", report)
+    with atomic_write(out / f"{kind}.zip") as tmp:
+        model.save(tmp)
+    write_json_atomic(out / f"{kind}.report.json", report)
     return report
 
 

@@ -7,9 +7,9 @@
 A checkpoint is a folder `step-<num_timesteps>` holding the model zip (SB3's, with the optimizer
 and the averaged policy), the replay (`replay.pkl`), torch's random state (`torch_rng.pt`; the
 numpy generator ACER samples the replay with travels in the zip) and `state.json` (the step and
-what the callbacks keep: training episodes, evaluations). Every file is written under a
-temporary name and renamed into place, and `latest.json` is replaced last: a run killed at any
-moment leaves `latest.json` naming a complete checkpoint. The two newest are kept.
+what the callbacks keep: training episodes, evaluations). Every file goes through the one atomic
+writer (qwopkit/atomic.py), and `latest.json` is replaced last: a run killed at any moment
+leaves `latest.json` naming a complete checkpoint. The two newest are kept.
 
 What cannot be saved is the environments' state (Box2D worlds cannot be restored bit for bit):
 a resumed run starts new episodes, and the episodes that were running when it was killed are lost.
@@ -18,15 +18,16 @@ a resumed run starts new episodes, and the episodes that were running when it wa
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
+
+from qwopkit.atomic import atomic_write, write_json_atomic
+from qwopkit.errors import InputError
 
 LATEST = "latest.json"
 KEEP = 2
@@ -51,24 +52,6 @@ class Checkpoint:
         return self.folder / "torch_rng.pt"
 
 
-def write_atomically(path: Path, write: Any) -> None:
-    """Call write(temporary path), fsync it, then rename it to `path`.
-
-    The temporary name ends in .tmp, so SB3's writers (which add .zip or .pkl to a name without a
-    suffix) write it as given.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_checkpoint(root: str | Path, model: BaseAlgorithm,
                     extra: dict[str, Any] | None = None) -> Checkpoint:
     """Write a checkpoint of `model` (and `extra`, JSON-able) under `root`; returns it."""
@@ -77,23 +60,21 @@ def save_checkpoint(root: str | Path, model: BaseAlgorithm,
     folder.mkdir(parents=True, exist_ok=True)
     state = {"step": int(model.num_timesteps), **(extra or {})}
     checkpoint = Checkpoint(folder, model.num_timesteps, state)
-    write_atomically(checkpoint.model, model.save)
+    with atomic_write(checkpoint.model) as tmp:
+        model.save(tmp)  # (the temporary name ends in .tmp: SB3 adds no .zip to it)
     if getattr(model, "replay_buffer", None) is not None and hasattr(model, "save_replay_buffer"):
-        write_atomically(checkpoint.replay, model.save_replay_buffer)
-    write_atomically(checkpoint.torch_rng, lambda tmp: th.save(th.get_rng_state(), tmp))
-    write_atomically(folder / "state.json", lambda tmp: write_json(tmp, state))
-    pointer = {"step": checkpoint.step, "folder": folder.name}
-    write_atomically(root / LATEST, lambda tmp: write_json(tmp, pointer))
+        with atomic_write(checkpoint.replay) as tmp:
+            model.save_replay_buffer(tmp)
+    with atomic_write(checkpoint.torch_rng) as tmp:
+        th.save(th.get_rng_state(), tmp)
+    write_json_atomic(folder / "state.json", state)
+    write_json_atomic(root / LATEST, {"step": checkpoint.step, "folder": folder.name})
     _prune(root, keep=KEEP)
     return checkpoint
 
 
-def write_json(path: str | Path, data: dict[str, Any]) -> None:
-    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-
-
 def latest_checkpoint(root: str | Path) -> Checkpoint | None:
-    """The checkpoint `latest.json` names, or None if there is none. Raises ValueError if it is damaged."""
+    """The checkpoint `latest.json` names, or None if there is none. Raises InputError if it is damaged."""
     root = Path(root)
     pointer = root / LATEST
     if not pointer.exists():
@@ -103,10 +84,10 @@ def latest_checkpoint(root: str | Path) -> Checkpoint | None:
         folder = root / str(latest["folder"])
         state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{pointer}: damaged checkpoint record ({exc})") from None
+        raise InputError(pointer, f"damaged checkpoint record ({exc})") from None
     checkpoint = Checkpoint(folder, int(state["step"]), state)
     if not checkpoint.model.exists():
-        raise ValueError(f"{checkpoint.model}: the checkpoint's model is missing")
+        raise InputError(checkpoint.model, "the checkpoint's model is missing")
     return checkpoint
 
 

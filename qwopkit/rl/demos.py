@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from qwopkit.adapter.env import forward_velocity_reward, forward_velocity_reward_from_features
-from qwopkit.dataset import EpisodeError, open_episode, to_transitions
-from qwopkit.dataset.schema import decision_bounds
+from qwopkit.dataset import EpisodeError, decision_bounds, open_episode, to_transitions
+from qwopkit.errors import ParameterError
 
 from .buffers import DemoStore
 
@@ -46,22 +46,22 @@ def load_demonstrations(specs: PathSpec, *, observation_shape: tuple[int, ...], 
     """The kept decisions of the episodes `specs` names, ready to be injected into ACER's replay.
 
     :param observation_shape, n_actions: the environment's; episodes that do not fit are refused.
-    :param observation_fields: if given, the episodes' declared observation fields must be these.
+    :param observation_fields: the observation columns the environment gives (default the seed's
+        71); episodes that declare others are skipped with a warning.
     :param reward_fn: the environment's reward of two raw states; None keeps the stored rewards.
     :param features_reward_fn: the same reward from features, for episodes without raw state;
         None refuses such episodes (when `reward_fn` is set).
     :param split, part, min_rating: as in `qwopkit.dataset.to_transitions`.
     Raises EpisodeError naming the episode (or "demos") when the demonstrations cannot be used.
     """
-    data = to_transitions(specs, split=split, part=part, min_rating=min_rating)
+    data = to_transitions(specs, split=split, part=part, min_rating=min_rating,
+                          observation_fields=observation_fields)
     if len(data) == 0:
-        raise EpisodeError("demos", "no kept decisions in the episodes given")
+        raise ParameterError("demos", "no kept decisions in the episodes given")
     first = data.paths[0]
     if tuple(data.observations.shape[1:]) != tuple(observation_shape):
         raise EpisodeError(first, f"observations of shape {data.observations.shape[1:]} do not fit the "
                                   f"environment's {tuple(observation_shape)}")
-    if observation_fields is not None and list(data.observation_fields) != list(observation_fields):
-        raise EpisodeError(first, "its observation fields are not the environment's")
     if data.mu.shape[1] != n_actions or int(data.actions.max()) >= n_actions:
         raise EpisodeError(first, f"its action set does not fit the environment's {n_actions} actions")
 

@@ -15,13 +15,16 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from qwopkit.atomic import write_text_atomic
+from qwopkit.console import run_console
+from qwopkit.errors import InputError
+
 from .evaluate import EvalReport, evaluate, watch
-from .policies import ModelFileError, load_policy
+from .policies import load_policy
 
 PROG = "qwop-eval"
 
@@ -67,12 +70,12 @@ def print_report(report: EvalReport, console: Console) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.episodes < 1:
-        raise ValueError(f"--episodes: must be at least 1, got {args.episodes}")
+        raise InputError("--episodes", f"must be at least 1, got {args.episodes}")
     if args.time_limit <= 0:
-        raise ValueError(f"--time-limit: must be positive, got {args.time_limit}")
+        raise InputError("--time-limit", f"must be positive, got {args.time_limit}")
     if args.watch and sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise ValueError("--watch: no display (DISPLAY is not set); run under Xvfb or on a desktop")
+        raise InputError("--watch", "no display (DISPLAY is not set); run under Xvfb or on a desktop")
     policy = load_policy(args.model)
     report = evaluate(policy, args.episodes, deterministic=args.deterministic, seed=args.seed,
                       time_limit=args.time_limit, progress=True)
@@ -83,34 +86,21 @@ def run(args: argparse.Namespace) -> int:
         out = {"model": str(args.model), "summary": report.summary(),
                "runs": [{"outcome": e.outcome, "distance": e.distance, "hud_time": e.hud_time,
                          "decisions": e.steps} for e in report.episodes]}
-        Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+        write_text_atomic(args.json, json.dumps(out, indent=1) + "\n")
     if args.watch:
-        watch(report.episodes, log=lambda line: print(f"{PROG}: {line}", flush=True))
+        from qwopkit.adapter.browser import BrowserError
+
+        try:
+            watch(report.episodes, log=lambda line: print(f"{PROG}: {line}", flush=True))
+        except (BrowserError, TimeoutError) as exc:
+            raise InputError("--watch", str(exc)) from None
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 failure, 2 usage)."""
-    from qwopkit.adapter.browser import BrowserError
-
+    """Entry point; returns the exit status (0 ok, 1 failure, 2 usage, 130 interrupted)."""
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except ModelFileError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-    except (BrowserError, TimeoutError) as exc:
-        print(f"{PROG}: error: --watch: {exc}", file=sys.stderr)
-    except ValueError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else repr(exc)
-        where = "" if first.startswith("--") else f"{args.model}: "
-        print(f"{PROG}: error: {where}{first}", file=sys.stderr)
-    except OSError as exc:
-        where = exc.filename or args.json or args.model
-        print(f"{PROG}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    return 1
+    return run_console(PROG, lambda: run(args), where=args.model)
 
 
 if __name__ == "__main__":

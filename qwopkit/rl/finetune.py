@@ -25,12 +25,13 @@ from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from qwopkit.adapter.features import ACTION_NAMES, SEED_OBS_FIELDS, SEED_OBS_SIZE
-from qwopkit.dataset import EpisodeError
+from qwopkit.atomic import atomic_write, write_json_atomic
+from qwopkit.errors import InputError, ParameterError
 
 from .acer import ACER
 from .buffers import DemoStore
 from .callbacks import QWOPEvalCallback, ResumableCheckpointCallback, RunProgressCallback, WallClockLimit
-from .checkpoints import latest_checkpoint, restore_checkpoint, write_atomically, write_json
+from .checkpoints import latest_checkpoint, restore_checkpoint
 from .demos import load_demonstrations
 from .policies import ModelFileError, load_policy
 from .report import build_report, plot_curves
@@ -121,19 +122,19 @@ def _pretrain(config: FinetuneConfig, out: Path) -> Path:
     if config.split:
         argv += ["--split", config.split]
     if pretrain(argv) != 0:
-        raise EpisodeError("--init bc", "pretraining on the demonstrations failed (see above)")
+        raise ParameterError("init", "pretraining on the demonstrations failed (see above)")
     return model
 
 
 def check_config(config: FinetuneConfig) -> None:
-    """Refuse a configuration that cannot run, before anything is written (ValueError naming the field)."""
+    """Refuse a configuration that cannot run before anything is written (ParameterError naming the field)."""
     from .schedules import PhaseSchedule
 
     schedule = PhaseSchedule.parse(config.schedule)
     if schedule.injects_demos and not config.demos:
-        raise ValueError(f"schedule: {config.schedule!r} has a demos phase, but no demos were given")
+        raise ParameterError("schedule", f"{config.schedule!r} has a demos phase, but no demos were given")
     if config.init == "bc" and not config.demos:
-        raise ValueError("init: 'bc' clones the demos, but no demos were given")
+        raise ParameterError("init", "'bc' clones the demos, but no demos were given")
     checks = (("n_envs", config.n_envs >= 1), ("vec_env", config.vec_env in ("dummy", "subproc")),
               ("time_limit", config.time_limit > 0), ("demo_rate", config.demo_rate >= 0),
               ("demo_mu", config.demo_mu in ("dataset", "policy")), ("eval_every", config.eval_every >= 1),
@@ -142,7 +143,7 @@ def check_config(config: FinetuneConfig) -> None:
               ("minutes", config.minutes is None or config.minutes > 0), ("threads", config.threads >= 1))
     for name, ok in checks:
         if not ok:
-            raise ValueError(f"{name}: bad value {getattr(config, name)!r}")
+            raise ParameterError(name, f"bad value {getattr(config, name)!r}")
     ACER.check_arguments(**config.acer)
 
 
@@ -151,7 +152,7 @@ def run_finetune(config: FinetuneConfig, *, log: Any = print) -> FinetuneResult:
     check_config(config)
     out = Path(config.out)
     if (out / RUN_FILE).exists():
-        raise FileExistsError(f"{out} already holds a run (resume it, or choose another folder)")
+        raise ParameterError("out", f"{out} already holds a run (resume it, or choose another folder)")
     init = Path(config.init) if config.init not in INIT_CHOICES else None
     policy_kwargs = _init_policy_kwargs(init) if init is not None else {}
     demos = _load_demos(config)
@@ -160,7 +161,7 @@ def run_finetune(config: FinetuneConfig, *, log: Any = print) -> FinetuneResult:
             f"rewards recomputed with the environment's reward")
     out.mkdir(parents=True, exist_ok=True)
     record = {"kind": "qwopkit-finetune-run", **asdict(config)}
-    write_atomically(out / RUN_FILE, lambda tmp: write_json(tmp, record))
+    write_json_atomic(out / RUN_FILE, record)
     if config.init == "bc":
         log("pretraining: behaviour cloning of the demonstrations (qwop-pretrain)")
         init = _pretrain(config, out)
@@ -181,14 +182,14 @@ def resume_finetune(folder: str | Path, *, log: Any = print) -> FinetuneResult:
     try:
         data = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"{out}: no run to resume here (no {RUN_FILE})") from None
+        raise ParameterError("folder", f"{out}: no run to resume here (no {RUN_FILE})") from None
     except ValueError as exc:
-        raise ValueError(f"{out / RUN_FILE}: not a run record ({exc})") from None
+        raise InputError(out / RUN_FILE, f"not a run record ({exc})") from None
     config = FinetuneConfig.from_dict({**data, "out": str(out)})
     check_config(config)
     checkpoint = latest_checkpoint(out / "checkpoints")
     if checkpoint is None:
-        raise FileNotFoundError(f"{out}: no checkpoint to resume from yet")
+        raise ParameterError("folder", f"{out}: no checkpoint to resume from yet")
     th.set_num_threads(config.threads)
     env = make_env(config)
     model = ACER.load(checkpoint.model, env=env, device="cpu")
@@ -224,11 +225,12 @@ def _train(model: ACER, config: FinetuneConfig, out: Path, *, progress: RunProgr
     model.learn(total - model.num_timesteps, callback=callbacks, reset_num_timesteps=not resumed,
                 log_interval=50)
     model_path = out / "model.zip"
-    write_atomically(model_path, model.save)
+    with atomic_write(model_path) as tmp:
+        model.save(tmp)
     report = build_report(config=asdict(config), progress=progress, evals=evaluation.history,
                           steps=model.num_timesteps)
     report_path = out / "report.json"
-    write_atomically(report_path, lambda tmp: write_json(tmp, report))
+    write_json_atomic(report_path, report)
     curves = plot_curves(report, out / "curves.png")
     model.env.close()
     return FinetuneResult(out, model_path, report, report_path, curves)

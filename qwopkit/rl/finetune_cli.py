@@ -19,7 +19,8 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
+
+from qwopkit.console import run_console
 
 PROG = "qwop-finetune"
 
@@ -37,6 +38,7 @@ CONFIG_FLAGS = {
     "eval_every": "--eval-every", "eval_episodes": "--eval-episodes",
     "checkpoint_every": "--checkpoint-every",
     "minutes": "--minutes", "threads": "--threads", "demos": "--demos", "out": "--out",
+    "folder": "--resume",
     **ACER_FLAGS,
 }
 
@@ -121,14 +123,6 @@ def config_from_args(args: argparse.Namespace):
     )
 
 
-def _flag_message(message: str) -> str:
-    """'n_steps: bad value 0' -> '--n-steps: bad value 0' (library errors name parameters)."""
-    name, sep, rest = message.partition(":")
-    if sep and name in CONFIG_FLAGS:
-        return f"{CONFIG_FLAGS[name]}:{rest}"
-    return message
-
-
 def print_summary(result, log=print) -> None:
     report = result.report
     training, last = report["training"], report["evaluation"]["last"]
@@ -162,34 +156,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 failure, 2 usage)."""
+    """Entry point; returns the exit status (0 ok, 1 failure, 2 usage, 130 interrupted)."""
     args = build_parser().parse_args(argv)
-    from qwopkit.dataset import EpisodeError
-    from qwopkit.dataset.warnings_line import print_episode_warnings_as_lines
-
-    from .policies import ModelFileError
-
-    print_episode_warnings_as_lines(PROG)
     warnings.filterwarnings("ignore", message=".*swigvarlink.*")
-    try:
-        return run(args)
-    except (EpisodeError, ModelFileError) as exc:
-        print(f"{PROG}: error: {_flag_message(str(exc))}", file=sys.stderr)
-    except FileExistsError as exc:
-        print(f"{PROG}: error: --out: {exc}", file=sys.stderr)
-    except FileNotFoundError as exc:
-        where = "--resume: " if args.resume else ""
-        print(f"{PROG}: error: {where}{exc}", file=sys.stderr)
-    except ValueError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else repr(exc)
-        print(f"{PROG}: error: {_flag_message(first)}", file=sys.stderr)
-    except OSError as exc:
-        where = exc.filename or Path(args.resume or args.out or ".")
-        print(f"{PROG}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted (the last checkpoint resumes with --resume)", file=sys.stderr)
-        return 130
-    return 1
+    return run_console(PROG, lambda: run(args), flags=CONFIG_FLAGS)
 
 
 if __name__ == "__main__":

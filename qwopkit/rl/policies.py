@@ -30,8 +30,6 @@ by `load_policy`, so `qwop-eval` takes both.
 from __future__ import annotations
 
 import copy
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -46,16 +44,16 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, Flatten
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
+from qwopkit.atomic import atomic_open
+from qwopkit.errors import InputError
+
 SEED_NET_ARCH = (256, 128)
 # The seed's ACER optimiser: RMSProp with alpha 0.99, eps 1e-5 (shared/reference/seed-system.md).
 SEED_OPTIMIZER_KWARGS = {"alpha": 0.99, "eps": 1e-5}
 
 
-class ModelFileError(ValueError):
+class ModelFileError(InputError):
     """A model file that cannot be used; the message names the file."""
-
-    def __init__(self, path: object, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
 
 
 class ACERPolicy(BasePolicy):
@@ -212,7 +210,6 @@ def save_policy(policy: BasePolicy, path: str | Path, info: dict[str, Any] | Non
     path = Path(path)
     if path.suffix == "":
         path = path.with_suffix(".zip")
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "policy_class": type(policy),
         "policy_kwargs": policy_kwargs_of(policy),
@@ -223,14 +220,8 @@ def save_policy(policy: BasePolicy, path: str | Path, info: dict[str, Any] | Non
         "_total_timesteps": 0,
         "qwopkit": info or {},
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            save_to_zip_file(f, data=data, params={"policy": policy.state_dict()})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, "wb") as f:
+        save_to_zip_file(f, data=data, params={"policy": policy.state_dict()})
     return path
 
 

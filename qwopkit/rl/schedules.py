@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qwopkit.errors import ParameterError
+
 PHASE_KINDS = ("self", "demos")
 _LENGTH = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
 _SCALE = {"": 1, "k": 1_000, "m": 1_000_000}
@@ -46,7 +48,7 @@ def format_steps(steps: int) -> str:
 def parse_steps(text: str) -> int:
     """'2M' -> 2_000_000, '1.5M' -> 1_500_000, '500k' -> 500_000, '1234' -> 1234.
 
-    Raises ValueError (naming the text) on anything else, or on a length below one step.
+    Raises ValueError (quoting the text) on anything else, or on a length below one step.
     """
     match = _LENGTH.match(text.strip())
     if not match:
@@ -63,22 +65,24 @@ class PhaseSchedule:
 
     @classmethod
     def parse(cls, text: str) -> PhaseSchedule:
-        """Read "kind:steps,kind:steps,...". Raises ValueError ("schedule: ...") naming the wrong part."""
+        """Read "kind:steps,kind:steps,...". Raises ParameterError("schedule", ...) naming the wrong part."""
         parts = [p.strip() for p in str(text).split(",")]
         if not text or not all(parts):
-            raise ValueError(f"schedule: {text!r} is not a list of phases like 'self:2M,demos:1M,self:2M'")
+            raise ParameterError("schedule", f"{text!r} is not a list of phases like "
+                                             "'self:2M,demos:1M,self:2M'")
         phases = []
         for part in parts:
             kind, sep, length = part.partition(":")
             kind = kind.strip()
             if not sep:
-                raise ValueError(f"schedule: phase {part!r} has no length (write {part}:1M)")
+                raise ParameterError("schedule", f"phase {part!r} has no length (write {part}:1M)")
             if kind not in PHASE_KINDS:
-                raise ValueError(f"schedule: phase kind {kind!r} is not one of {', '.join(PHASE_KINDS)}")
+                raise ParameterError("schedule", f"phase kind {kind!r} is not one of "
+                                                 f"{', '.join(PHASE_KINDS)}")
             try:
                 phases.append(Phase(kind, parse_steps(length)))
             except ValueError as exc:
-                raise ValueError(f"schedule: {exc}") from None
+                raise ParameterError("schedule", str(exc)) from None
         return cls(tuple(phases))
 
     @classmethod

@@ -1,6 +1,6 @@
 """Benchmarks of the dataset library on synthetic episodes in a temporary folder (prints figures).
 
-    python -m qwopkit.dataset.bench             # both, default sizes
+    qwop-bench dataset                          # both, default sizes
     run_index_bench(n_files=2000)               # files per second for build_index
     run_transitions_bench(n=1_000_000)          # seconds to load 1M transitions
 
@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .index import build_index
-from .synthetic import synthetic_episode
-from .transitions import to_transitions
-from .writer import write_episode
+from qwopkit.dataset import build_index, to_transitions, write_episode
+from qwopkit.dataset.values import decision_problem
+from qwopkit.testing import synthetic_episode
 
 
 def write_synthetic(folder: Path, n_files: int, steps: int, *, with_state: bool, players: int = 4,
@@ -86,14 +85,34 @@ def run_transitions_bench(n: int = 1_000_000, steps: int = 1000, repeat: int = 2
         _, write_s, _, _ = _timed(lambda: write_synthetic(Path(tmp), n_files, steps, with_state=False))
         # len() only: keeping one result at a time in memory.
         runs = _runs(lambda cache: len(to_transitions(tmp, cache=cache)), repeat)
+        checks_s = _value_checks_seconds(to_transitions(tmp))
     print(f"transitions: {n_files * steps:,} from {n_files} files of {steps} decisions "
           f"(writing them took {write_s:.1f} s):")
     _report("  load", runs)
     cold = min(r[1] for r in runs if r[0].startswith("cold"))
     cached = min(r[1] for r in runs if r[0].startswith("cached"))
-    print(f"  best: {cold:.2f} s cold, {cached:.2f} s cached")
+    print(f"  best: {cold:.2f} s cold, {cached:.2f} s cached; of a load, the value checks of the "
+          f"rows loaded take {checks_s:.2f} s")
     return {"transitions": n_files * steps, "files": n_files, "write_s": write_s, "runs": runs,
-            "cold_s": cold, "cached_s": cached}
+            "cold_s": cold, "cached_s": cached, "value_checks_s": checks_s}
+
+
+def _value_checks_seconds(data: Any) -> float:
+    """The value checks `to_transitions` runs on every episode it loads, timed on their own."""
+    bounds = np.flatnonzero(np.diff(data.episode, prepend=-1, append=len(data.paths)))
+    meta = {"outcome": "fell", "imported": False}
+    start = time.perf_counter()
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        obs = np.concatenate([data.observations[a:b], data.next_observations[b - 1:b]])
+        problem = decision_problem(meta, observations=obs, actions=data.actions[a:b],
+                                   rewards=data.rewards[a:b], terminations=data.terminations[a:b],
+                                   truncations=data.truncations[a:b], mu=data.mu[a:b])
+        assert problem is None, problem
+    elapsed = time.perf_counter() - start
+    copy = time.perf_counter()
+    for a, b in zip(bounds[:-1], bounds[1:]):  # the row copies above are not part of the checks
+        np.concatenate([data.observations[a:b], data.next_observations[b - 1:b]])
+    return elapsed - (time.perf_counter() - copy)
 
 
 if __name__ == "__main__":

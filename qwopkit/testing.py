@@ -1,7 +1,8 @@
-"""Episodes made on the spot, for tests and benchmarks (here and in the other packages).
+"""Episodes made on the spot, for tests and benchmarks (not part of any pipeline).
 
 - `engine_episode`: a real run of the bundled engine under a key sequence (re-simulates exactly).
-- `synthetic_episode`: random numbers in a valid layout (fast; not a run of the game).
+- `synthetic_episode`: random numbers in a valid layout (fast; not a run of the game; its
+  observations are the features of its random states, so every check passes).
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import numpy as np
 
 from qwopkit.adapter.features import seed_observation
 from qwopkit.adapter.openqwop.engine import run_keys
-from qwopkit.adapter.openqwop.layout import STATE_INDEX, STATE_SIZE
-
-from .episode import Episode
-from .mu import smoothed_mu
-from .schema import N_ACTIONS, OBS_SIZE, decision_bounds, default_meta
+from qwopkit.adapter.openqwop.layout import STATE_FIELDS, STATE_INDEX, STATE_SIZE
+from qwopkit.dataset import Episode, decision_bounds, default_meta, smoothed_mu
+from qwopkit.dataset.schema import N_ACTIONS, OBS_SIZE
+from qwopkit.recorder.decisions import episode_from_updates
 
 
 def random_keys(rng: np.random.Generator, n_updates: int, hold: int = 3) -> np.ndarray:
@@ -36,7 +36,7 @@ def engine_episode(keys: np.ndarray, *, player: str = "bot:test", session: str =
     flags = state[1:, [STATE_INDEX["fallen"], STATE_INDEX["finished"]]]
     ended = np.flatnonzero(flags.any(axis=1))  # the run ended with update i
     n = int(ended[0]) + 1 if len(ended) else len(keys)
-    return Episode.from_updates(state[:n + 1], np.asarray(keys[:n], np.uint8), player=player,
+    return episode_from_updates(state[:n + 1], np.asarray(keys[:n], np.uint8), player=player,
                                 session=session, episode_index=episode_index, frame_skip=frame_skip,
                                 seed=seed, outcome=outcome, **meta)
 
@@ -53,11 +53,11 @@ def synthetic_episode(rng: np.random.Generator, *, player: str, session: str, in
                         distance=float(rng.uniform(0, 100)), hud_time=steps * frame_skip / 30,
                         mu_params={"eps": 0.1})
     if with_state:
+        meta["state_fields"] = list(STATE_FIELDS)
         state = rng.standard_normal((n + 1, STATE_SIZE)).cumsum(0)
         # Observations are the features of the states, as in a recording (validate --deep checks).
         observations = seed_observation(state[decision_bounds(n, frame_skip)])
     else:
-        meta["state_fields"] = []
         state = None
         observations = rng.standard_normal((steps + 1, OBS_SIZE), dtype=np.float32)
     return Episode(

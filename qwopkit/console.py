@@ -1,0 +1,81 @@
+"""The one error funnel of qwopkit's console scripts.
+
+    def main(argv=None) -> int:
+        args = build_parser().parse_args(argv)
+        return run_console(PROG, lambda: run(args), flags={"eps": "--eps"}, where=args.out)
+
+Whatever a user can cause ends as one line on stderr and an exit status, never a traceback:
+- InputError (errors.py): `<prog>: error: <where>: <what>`; a ParameterError names the library
+  parameter, shown as the flag that sets it (`flags` maps parameter names to flags);
+- OSError: `<prog>: error: <file>: <reason>` (the file the system named, else `where`);
+- any other ValueError: its first line, after `where` when given;
+- Ctrl-C: `<prog>: interrupted`, status 130; a closed output pipe (`| head`): quietly, status 0.
+InputWarnings (a bad file skipped among many) print as `<prog>: warning: <message>`.
+Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Callable, Mapping
+
+from .errors import InputError, InputWarning, ParameterError
+
+
+def print_warnings_as_lines(prog: str) -> None:
+    """Show each InputWarning as `<prog>: warning: <message>` (no source location: a bad file
+    among many is expected input); other warnings print as usual."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, InputWarning):
+            print(f"{prog}: warning: {message}", file=sys.stderr)
+        else:
+            print(warnings.formatwarning(message, category, filename, lineno, line), end="",
+                  file=sys.stderr)
+
+    warnings.showwarning = show
+
+
+def error_line(exc: BaseException, *, flags: Mapping[str, str] | None = None,
+               where: object = None) -> str:
+    """The one line (without the program name) that stands for an error a user caused."""
+    if isinstance(exc, ParameterError):
+        return f"{(flags or {}).get(exc.where, exc.where)}: {exc.what}"
+    if isinstance(exc, InputError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        place = exc.filename or where
+        reason = exc.strerror or str(exc)
+        return f"{place}: {reason}" if place else reason
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{where}: {text}" if where and not text.startswith("--") else text
+
+
+def run_console(prog: str, body: Callable[[], int | None], *, flags: Mapping[str, str] | None = None,
+                where: object = None) -> int:
+    """Run a command's body; returns its exit status (0 ok, 1 an error a user caused, 130 Ctrl-C)."""
+    print_warnings_as_lines(prog)
+    try:
+        return int(body() or 0)
+    except (InputError, OSError, ValueError, MemoryError) as exc:
+        if isinstance(exc, BrokenPipeError):
+            return _quiet_broken_pipe()
+        if isinstance(exc, MemoryError):
+            line = f"{where or prog}: out of memory"
+        else:
+            line = error_line(exc, flags=flags, where=where)
+        print(f"{prog}: error: {line}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _quiet_broken_pipe() -> int:
+    # The reader of our output went away (`qwop-data ls | head`): not an error. Point stdout at
+    # /dev/null so that the interpreter's final flush does not complain either.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
