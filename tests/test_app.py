@@ -287,7 +287,12 @@ def test_splits_are_made_shown_and_filter_the_overview(app, folder):
     assert shown["split"].tolist() == ["by-player"] and shown["train"].tolist() == [len(split["train"])]
     # Making it again without "replace" is refused, with one line.
     app.button(key="FormSubmitter:curate:split-form-Make split of 5 episodes").click().run()
-    assert any("exists" in e for e in errors(app))
+    assert any("already a split named 'by-player'" in e for e in errors(app))
+    app.checkbox(key="split:overwrite").check()
+    app.number_input(key="split:seed").set_value(3)
+    app.button(key="FormSubmitter:curate:split-form-Make split of 5 episodes").click().run()
+    split = read_splits(data)["by-player"]
+    assert not errors(app) and split["seed"] == 3
     show(app, "Overview")
     app.selectbox(key="f:split").set_value("by-player: valid").run()
     assert sorted(table(app)["file"]) == sorted(split["valid"])
@@ -369,3 +374,48 @@ def test_the_app_imports_neither_torch_nor_the_learners(folder, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert "loaded: []" in proc.stdout
     assert json.dumps(read_marks(data)) == "{}"  # drawing the views wrote nothing
+
+
+# ----------------------------------------------------------------------------- no file opened twice
+def test_a_page_load_opens_each_file_at_most_once_and_a_cached_one_none(folder, monkeypatch):
+    import h5py
+
+    data, files = folder
+    opened: list[str] = []
+
+    class CountingFile(h5py.File):
+        def __init__(self, name, *args, **kwargs):
+            opened.append(str(name))
+            super().__init__(name, *args, **kwargs)
+
+    monkeypatch.setattr(h5py, "File", CountingFile)
+    monkeypatch.setattr(sys, "argv", ["app.py", "--data", str(data)])
+    AppTest.from_file(str(APP), default_timeout=60).run()  # first look at the folder
+    readable = {str(data / n) for n in (p.name for p in files.values() if p.parent == data)}
+    assert set(opened) == readable | {str(data / "damaged.h5")}
+    assert len(opened) == len(set(opened))  # none twice
+    assert not any("outside" in p or p == str(files["secret"]) for p in opened)  # the link is not followed
+
+    opened.clear()
+    at = AppTest.from_file(str(APP), default_timeout=60).run()  # another page load, nothing changed
+    assert opened == []
+    at.session_state["episode"] = files["ann1"].name
+    at.radio(key="view").set_value("Episode").run()
+    assert opened == [str(files["ann1"])]
+
+
+# ----------------------------------------------------------------------------- imported runs
+def test_imported_runs_are_drawn_from_their_features():
+    """The features hold every body's pose relative to the torso: rebuilt states draw the same runner."""
+    from qwopkit.adapter.features import seed_observation, states_from_seed_observations
+    from qwopkit.adapter.openqwop.engine import run_keys
+    from qwopkit.adapter.openqwop.layout import BODY_FIELDS, STATE_INDEX
+    from qwopkit.adapter.openqwop.physics import BODY_NAMES
+
+    states = run_keys(random_keys(np.random.default_rng(1), 90), 0)
+    rebuilt = states_from_seed_observations(seed_observation(states), states[:, STATE_INDEX["torso.x"]],
+                                            distance=states[:, STATE_INDEX["distance"]], keys=7)
+    pose = [STATE_INDEX[f"{b}.{f}"] for b in BODY_NAMES for f in BODY_FIELDS[:3]]
+    assert np.abs(rebuilt[:, pose] - states[:, pose]).max() < 1e-5  # float32 features
+    assert np.array_equal(rebuilt[:, STATE_INDEX["distance"]], states[:, STATE_INDEX["distance"]])
+    assert (rebuilt[:, STATE_INDEX["keys"]] == 7).all() and not rebuilt[:, STATE_INDEX["fallen"]].any()

@@ -22,6 +22,11 @@ OUTCOME_COLOURS = alt.Scale(domain=["finished", "fell", "timeout", "aborted", "u
                             range=["#3c9a5f", "#d23a2c", "#e8a33d", "#8a8a8a", "#7f6fb0"])
 
 
+# Fill the container's width at the chart's own height (Streamlit's default sizing squeezes the
+# height of a chart drawn at the container's width).
+FIT = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
 def _every(n: int, limit: int) -> int:
     return max(1, -(-n // limit))
 
@@ -32,11 +37,13 @@ def curves_frame(runs: list[Run]) -> pd.DataFrame:
     parts = []
     for run in runs:
         k = _every(len(run.time), MAX_POINTS)
-        distance_label = "distance (m, estimated)" if run.distance_estimated else "distance (m)"
         for quantity, values in (("torso speed (m/s)", run.torso_speed),
-                                 ("torso height (m)", run.torso_height), (distance_label, run.distance)):
+                                 ("torso height (m)", run.torso_height), ("distance (m)", run.distance)):
+            label = run.name
+            if quantity.startswith("distance") and run.distance_estimated:
+                label += " (estimated from the torso's speed)"
             parts.append(pd.DataFrame({"time": run.time[::k], "value": values[::k], "quantity": quantity,
-                                       "episode": run.name}))
+                                       "episode": label}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -48,11 +55,11 @@ def curves(runs: list[Run], height: int = 200) -> list[alt.Chart]:
         out.append(alt.Chart(part).mark_line(strokeWidth=1.3).encode(
             x=alt.X("time:Q", title="time (s)"),
             y=alt.Y("value:Q", title=quantity, scale=alt.Scale(zero=False)),
-            color=alt.Color("episode:N", legend=alt.Legend(orient="bottom", title=None, direction="vertical")
+            color=alt.Color("episode:N", legend=alt.Legend(orient="top", title=None, labelLimit=400)
                             if len(runs) > 1 else None),
             tooltip=["episode", alt.Tooltip("time:Q", format=".2f"), alt.Tooltip("value:Q", format=".2f",
                                                                                   title=quantity)],
-        ).properties(height=height, title=quantity))
+        ).properties(height=height, title=quantity, autosize=FIT))
     return out
 
 
@@ -69,19 +76,27 @@ def key_intervals(run: Run) -> pd.DataFrame:
 
 
 def key_timeline(runs: list[Run], lane: int = 16) -> alt.Chart:
-    """Which of Q, W, O, P were held at each update: a bar per held stretch, one lane per key."""
+    """Which of Q, W, O, P were held at each update: a bar per held stretch, a lane per key (and run)."""
     data = pd.concat([key_intervals(r) for r in runs], ignore_index=True)
-    chart = alt.Chart(data).mark_bar().encode(
-        x=alt.X("start:Q", title="time (s)"), x2="end:Q",
-        y=alt.Y("key:N", sort=[k for k, _ in KEYS], title=None,
-                scale=alt.Scale(domain=[k for k, _ in KEYS], paddingInner=0.25)),
-        color=alt.Color("key:N", scale=KEY_COLOURS, legend=None),
-        tooltip=["episode", "key", alt.Tooltip("start:Q", format=".2f"), alt.Tooltip("end:Q", format=".2f")],
-    ).properties(height=alt.Step(lane))
-    if len(runs) > 1:
-        return chart.facet(row=alt.Row("episode:N", title=None,
-                                       header=alt.Header(labelAngle=0, labelAlign="left", labelOrient="top")))
-    return chart
+    keys = [k for k, _ in KEYS]
+    many = len(runs) > 1
+    encoding = {
+        "x": alt.X("start:Q", title="time (s)"), "x2": "end:Q",
+        "color": alt.Color("key:N", scale=KEY_COLOURS, legend=alt.Legend(orient="top", title=None) if many
+                           else None),
+        "tooltip": ["episode", "key", alt.Tooltip("start:Q", format=".2f"),
+                    alt.Tooltip("end:Q", format=".2f")],
+    }
+    if many:  # a row per run, its four keys side by side within it
+        encoding["y"] = alt.Y("episode:N", title=None, sort=[r.name for r in runs],
+                              axis=alt.Axis(labelLimit=320))
+        encoding["yOffset"] = alt.YOffset("key:N", sort=keys, scale=alt.Scale(domain=keys))
+        height = lane * 4 * len(runs) + 8 * len(runs)
+    else:
+        encoding["y"] = alt.Y("key:N", sort=keys, title=None, scale=alt.Scale(domain=keys, paddingInner=0.25),
+                              axis=alt.Axis(labelOverlap=False))
+        height = lane * 4
+    return alt.Chart(data).mark_bar().encode(**encoding).properties(height=height, autosize=FIT)
 
 
 def mu_frame(run: Run) -> tuple[pd.DataFrame, pd.DataFrame, int]:
@@ -119,7 +134,7 @@ def mu_heatmap(run: Run, height: int = 300) -> alt.LayerChart:
         x=alt.X("decision:Q"), y=y,
         tooltip=["decision", "action", alt.Tooltip("mu of the taken action:Q", format=".3f")],
     )
-    return alt.layer(rects, marks).properties(height=height)
+    return alt.layer(rects, marks).properties(height=height, autosize=FIT)
 
 
 # ----------------------------------------------------------------------------- overview
@@ -128,20 +143,34 @@ def player_colours(players: list[str]) -> alt.Scale:
     return alt.Scale(domain=sorted(players), scheme="tableau10" if len(players) <= 10 else "tableau20")
 
 
+MAX_DOTS = 300  # runs drawn one by one in the per-player charts; above it, only the boxes
+
+
 def per_player(df: pd.DataFrame, column: str, title: str, colours: alt.Scale) -> alt.LayerChart:
-    """One number per run (distance, HUD time) for each player: a box and every run as a dot."""
+    """One number per run (distance, HUD time) for each player: a box (quartiles, whiskers to the
+    extremes) and, for a few hundred runs or fewer, every run as a dot.
+
+    The boxes are computed here, not by Vega: a browser then gets a handful of rows for
+    thousands of runs.
+    """
     data = df[["player", column, "file", "outcome"]].dropna(subset=[column])
+    stats = data.groupby("player")[column].describe()[["min", "25%", "50%", "75%", "max", "count"]]
+    stats = stats.rename(columns={"25%": "q1", "50%": "median", "75%": "q3"}).reset_index()
     x = alt.X("player:N", title=None, axis=alt.Axis(labelAngle=-30))
-    y = alt.Y(f"{column}:Q", title=title)
     colour = alt.Color("player:N", scale=colours, legend=None)
-    box = alt.Chart(data).mark_boxplot(extent="min-max", size=26, opacity=0.35, median={"color": "#333"},
-                                       outliers=False).encode(x=x, y=y, color=colour)
-    dots = alt.Chart(data).mark_circle(size=28, opacity=0.8).encode(
-        x=x, y=y, color=colour,
-        xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-1, 1])),
-        tooltip=["file", "player", "outcome", alt.Tooltip(f"{column}:Q", format=".1f")],
-    ).transform_calculate(jitter="(random() - 0.5) * 0.8")
-    return alt.layer(box, dots).properties(height=220, title=f"{title} per player")
+    tip = ["player", alt.Tooltip("count:Q", title="runs"), alt.Tooltip("min:Q", format=".1f"),
+           alt.Tooltip("median:Q", format=".1f"), alt.Tooltip("max:Q", format=".1f")]
+    base = alt.Chart(stats).encode(x=x, color=colour, tooltip=tip)
+    layers = [base.mark_rule().encode(y=alt.Y("min:Q", title=title), y2="max:Q"),
+              base.mark_bar(size=26, opacity=0.35).encode(y="q1:Q", y2="q3:Q"),
+              base.mark_tick(size=26, thickness=2, color="#333").encode(y="median:Q")]
+    if len(data) <= MAX_DOTS:
+        layers.append(alt.Chart(data).mark_circle(size=28, opacity=0.8).encode(
+            x=x, y=f"{column}:Q", color=colour,
+            xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-1, 1])),
+            tooltip=["file", "player", "outcome", alt.Tooltip(f"{column}:Q", format=".1f")],
+        ).transform_calculate(jitter="(random() - 0.5) * 0.8"))
+    return alt.layer(*layers).properties(height=220, title=f"{title} per player", autosize=FIT)
 
 
 def runs_over_time(df: pd.DataFrame, colours: alt.Scale) -> alt.Chart:
@@ -162,7 +191,7 @@ def runs_over_time(df: pd.DataFrame, colours: alt.Scale) -> alt.Chart:
         y=alt.Y("runs:Q", title="runs"),
         color=alt.Color("player:N", scale=colours, legend=alt.Legend(orient="right", title=None)),
         tooltip=["player", alt.Tooltip("when:O", title=label), "runs"],
-    ).properties(height=220, title="runs over time")
+    ).properties(height=220, title="runs over time", autosize=FIT)
 
 
 def finish_rate(df: pd.DataFrame, colours: alt.Scale) -> alt.Chart:
@@ -174,4 +203,4 @@ def finish_rate(df: pd.DataFrame, colours: alt.Scale) -> alt.Chart:
         y=alt.Y("rate:Q", title="finish rate", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("player:N", scale=colours, legend=None),
         tooltip=["player", alt.Tooltip("rate:Q", format=".0%"), "runs"],
-    ).properties(height=220, title="finish rate per player")
+    ).properties(height=220, title="finish rate per player", autosize=FIT)

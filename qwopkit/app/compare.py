@@ -41,7 +41,9 @@ def render(folder: DataFolder, index: Index) -> None:
         "episode": r.name, "player": r.meta["player"], "outcome": r.meta["outcome"],
         "distance (m)": r.meta["distance"], "HUD time (s)": r.meta["hud_time"], "decisions": r.steps,
         "source": data.source_of(r.meta["player"], r.meta["imported"]), "kept": r.meta["kept"],
-    } for r in runs]), hide_index=True)
+    } for r in runs]), hide_index=True, column_config={
+        "distance (m)": st.column_config.NumberColumn(format="%.1f"),
+        "HUD time (s)": st.column_config.NumberColumn(format="%.1f")})
     st.subheader("Torso speed, torso height and distance")
     for chart in charts.curves(runs, height=230):
         st.altair_chart(chart, width="stretch")

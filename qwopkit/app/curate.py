@@ -97,7 +97,8 @@ def _target(index: Index) -> list[str]:
     options = {f"ticked rows in the overview ({len(ticked)})": ticked,
                f"rows the overview's filters show ({len(shown)})": shown,
                f"every episode in the folder ({len(good)})": good}
-    pick = st.radio("Episodes", list(options), key="curate:target", horizontal=True)
+    # Ticked rows when there are some, else what the overview shows.
+    pick = st.radio("Episodes", list(options), key="curate:target", horizontal=True, index=0 if ticked else 1)
     return options[pick]
 
 
@@ -154,6 +155,9 @@ def _make_split(folder: DataFolder, names: list[str]) -> None:
     name = ss["split:name"].strip()
 
     def make() -> dict:
+        if not ss["split:overwrite"] and name in data.load_splits(folder):
+            raise ValueError(f"there is already a split named {name!r}: tick 'replace a split of the same "
+                             "name' to make it again")
         return make_split([folder.episode(n) for n in names], name, by=ss["split:by"],
                           valid_fraction=float(ss["split:valid"]), seed=int(ss["split:seed"]),
                           folder=folder.root, overwrite=bool(ss["split:overwrite"]))

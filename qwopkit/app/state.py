@@ -59,8 +59,13 @@ def flash(kind: str, text: str) -> None:
 
 
 def show_flash() -> None:
+    """Messages of the last action: a toast (seen wherever the page is scrolled); errors also stay
+    at the top of the page."""
     for kind, text in st.session_state.pop("flash", []):
-        {"success": st.success, "error": st.error}.get(kind, st.info)(text)
+        if kind == "error":
+            st.error(text)
+        icon = ":material/error:" if kind == "error" else ":material/check_circle:"
+        st.toast(text, icon=icon, duration="long")
 
 
 def undo_stack() -> list[marking.Change]:
