@@ -419,3 +419,17 @@ def test_imported_runs_are_drawn_from_their_features():
     assert np.abs(rebuilt[:, pose] - states[:, pose]).max() < 1e-5  # float32 features
     assert np.array_equal(rebuilt[:, STATE_INDEX["distance"]], states[:, STATE_INDEX["distance"]])
     assert (rebuilt[:, STATE_INDEX["keys"]] == 7).all() and not rebuilt[:, STATE_INDEX["fallen"]].any()
+
+
+def test_qwop_app_listens_on_this_machine_only_unless_told():
+    from qwopkit.app.cli import build_parser, streamlit_argv
+
+    def address(*argv: str) -> str:
+        args = build_parser().parse_args(["--data", ".", *argv])
+        command = streamlit_argv(args)
+        return command[command.index("--server.address") + 1]
+
+    assert address() == "127.0.0.1"
+    assert address("--address", "0.0.0.0") == "0.0.0.0"
+    config = (ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8")
+    assert 'address = "127.0.0.1"' in config  # what `streamlit run app.py` reads from the checkout

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
@@ -67,6 +68,24 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a socket listening on `port` (from /proc/net/tcp and tcp6)."""
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, _, hex_port = local.partition(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    raw = bytes.fromhex(address)
+                    if len(raw) == 4:
+                        out.add(socket.inet_ntop(socket.AF_INET, raw[::-1]))
+                    else:  # four little-endian 32-bit words
+                        words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                        out.add(socket.inet_ntop(socket.AF_INET6, words))
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,6 +115,8 @@ def app_server(data: Path) -> Iterator[str]:
                 log.seek(0)
                 pytest.fail(f"qwop-app did not start: {log.read()[-2000:]}")
             time.sleep(0.2)
+        # By default the app is reachable from this machine only.
+        assert listening_addresses(port) == {"127.0.0.1"}, listening_addresses(port)
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -221,12 +242,18 @@ def view(driver, name: str) -> None:
     wait_text(driver, name)
 
 
-def screenshot(driver, shots: Path, name: str, height: int = 1500) -> None:
-    """The top of the view, in a window `height` tall (Streamlit scrolls inside the page, so a
-    taller window is how more of it gets into the picture)."""
+def screenshot(driver, shots: Path, name: str, height: int = 1500, heading: str = "") -> None:
+    """The view from its top (or from `heading`), in a window `height` tall: Streamlit scrolls
+    inside the page, so a taller window is how more of it gets into the picture."""
     driver.set_window_size(1400, height)
-    driver.execute_script("document.querySelectorAll('[data-testid=\"stMain\"], section.main')"
-                          ".forEach((e) => e.scrollTo(0, 0));")
+    driver.execute_script("""
+        const main = document.querySelector('[data-testid="stMain"]');
+        const h = Array.from(document.querySelectorAll('h1, h2, h3'))
+          .find((e) => e.innerText === arguments[0]);
+        if (arguments[0] && h) h.scrollIntoView(); else if (main) main.scrollTo(0, 0);""", heading)
+    # The pointer off the charts, so that no element's hover toolbar covers them.
+    ActionChains(driver).move_to_element(driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]')) \
+        .perform()
     time.sleep(1.5)  # charts and the replay draw after the run settles
     driver.save_screenshot(str(shots / name))
     driver.set_window_size(1400, 1000)
@@ -291,6 +318,7 @@ def test_overview_filter_episode_replay_exclude_and_the_marks_on_disk():
         finally:
             driver.switch_to.default_content()
         screenshot(driver, shots, "app-episode.png")
+        screenshot(driver, shots, "app-episode-charts.png", heading="Keys held")
 
         assert name not in read_marks(data)
         type_into(driver, "reason for excluding", "stumbles at 40 m")

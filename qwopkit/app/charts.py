@@ -178,16 +178,16 @@ def runs_over_time(df: pd.DataFrame, colours: alt.Scale) -> alt.Chart:
     data = df[["player", "start_time"]].dropna()
     span = (data["start_time"].max() - data["start_time"].min()) if len(data) else pd.Timedelta(0)
     if span <= pd.Timedelta(hours=3):
-        freq, fmt, label = "min", "%Y-%m-%d %H:%M", "minute"
+        freq, fmt, label = "min", "%m-%d %H:%M", "minute"
     elif span <= pd.Timedelta(days=3):
-        freq, fmt, label = "h", "%Y-%m-%d %H:00", "hour"
+        freq, fmt, label = "h", "%m-%d %H:00", "hour"
     else:
         freq, fmt, label = "D", "%Y-%m-%d", "day"
     counts = (data.assign(when=data["start_time"].dt.floor(freq).dt.strftime(fmt))
                   .groupby(["when", "player"], as_index=False).size().rename(columns={"size": "runs"}))
     counts["runs"] = counts["runs"].astype(float)  # Arrow's int64 reaches Vega as a BigInt it cannot plot
     return alt.Chart(counts).mark_bar().encode(
-        x=alt.X("when:O", title=f"recorded (per {label}, UTC)", axis=alt.Axis(labelAngle=-30)),
+        x=alt.X("when:O", title=f"recorded (per {label}, UTC)", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("runs:Q", title="runs"),
         color=alt.Color("player:N", scale=colours, legend=alt.Legend(orient="right", title=None)),
         tooltip=["player", alt.Tooltip("when:O", title=label), "runs"],

@@ -43,7 +43,7 @@ def _number(value: float, fmt: str) -> str:
 
 def summary(run: Run) -> None:
     m = run.meta
-    cols = st.columns(6)
+    cols = st.columns([1.4, 1, 1, 1, 1.2, 1])
     cols[0].metric("outcome", m["outcome"])
     cols[1].metric("distance", _number(m["distance"], "{:.1f} m"))
     cols[2].metric("HUD time", _number(m["hud_time"], "{:.1f} s"))
