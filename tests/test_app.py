@@ -431,5 +431,22 @@ def test_qwop_app_listens_on_this_machine_only_unless_told():
 
     assert address() == "127.0.0.1"
     assert address("--address", "0.0.0.0") == "0.0.0.0"
+    from qwopkit.app.shell import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("") and not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
     config = (ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8")
     assert 'address = "127.0.0.1"' in config  # what `streamlit run app.py` reads from the checkout
+
+
+def test_an_empty_folder_shows_every_view_without_errors(monkeypatch, tmp_path):
+    import warnings
+
+    monkeypatch.setattr(sys, "argv", ["app.py", "--data", str(tmp_path)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # e.g. numpy's "all-NaN" on no rows
+        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        assert any("0 of 0 files shown" in c.value for c in at.caption)
+        for view in ("Episode", "Compare", "Curate", "Overview"):
+            show(at, view)
+            assert not errors(at)

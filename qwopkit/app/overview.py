@@ -97,6 +97,12 @@ def _haystack(df: pd.DataFrame) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------- the sidebar's filters
+def _top(values: pd.Series, floor: float) -> float:
+    """The slider's upper end: `floor`, or the largest value rounded up if that is larger."""
+    largest = pd.to_numeric(values, errors="coerce").max()
+    return max(floor, float(np.ceil(largest))) if pd.notna(largest) else floor
+
+
 def _range(where, label: str, key: str, top: float, fmt: str) -> tuple[float, float] | None:
     """A range slider from 0 to `top`; its full range means "any" (rows without a value included)."""
     bounds = (0.0, float(top))
@@ -124,10 +130,8 @@ def sidebar_filters(folder: DataFolder, index: Index) -> Filters:
     kept = side.radio("kept", ["all", "kept", "excluded"], key="f:kept", horizontal=True, **keep)
     all_tags = sorted({t for tags in good["tags"] for t in tags})
     tags = side.multiselect("tag (any of)", all_tags, key="f:tag", **keep)
-    top_d = max(DISTANCE_MAX, float(np.ceil(np.nanmax(good["distance"], initial=0.0))))
-    top_t = max(HUD_TIME_MAX, float(np.ceil(np.nanmax(good["hud_time"], initial=0.0))))
-    distance = _range(side, "distance (m)", "f:distance", top_d, "%.0f m")
-    hud_time = _range(side, "HUD time (s)", "f:hud_time", top_t, "%.0f s")
+    distance = _range(side, "distance (m)", "f:distance", _top(good["distance"], DISTANCE_MAX), "%.0f m")
+    hud_time = _range(side, "HUD time (s)", "f:hud_time", _top(good["hud_time"], HUD_TIME_MAX), "%.0f s")
     split_part = _split_filter(folder, side)
     return Filters(search, players, outcomes, sources, kept, tags, distance, hud_time, split_part)
 

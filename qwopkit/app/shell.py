@@ -10,6 +10,7 @@ shared as a link on the same machine.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 from pathlib import Path
 
@@ -22,6 +23,14 @@ from .folder import DataFolder, default_data
 
 RENDER = {"Overview": overview.render, "Episode": episode.render, "Compare": compare.render,
           "Curate": curate.render}
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a listening address lets only this machine in ("" means every interface)."""
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -45,9 +54,13 @@ def main(argv: list[str] | None = None) -> None:
     side.title("qwopkit")
     view = side.radio("View", state.VIEWS, key="view", bind="query-params")
     index = data.load_index(folder)
+    address = st.get_option("server.address") or ""
     side.caption(f"**{folder.root}**  \n{len(index.good)} episodes"
                  + (f", {len(index.bad)} unreadable" if len(index.bad) else "")
-                 + f"  \nserving on {st.get_option('server.address') or 'all interfaces'}")
+                 + f"  \nserving on {address or 'all interfaces'}")
+    if not is_loopback(address):
+        side.warning(f"Other machines can reach this app (it listens on {address or 'all interfaces'}). "
+                     "`qwop-app` listens on 127.0.0.1 unless told otherwise.")
     curate.undo_button(folder, side, "sidebar:undo")
     if index.marks_error:
         st.error(f"{index.marks_error}. Marks are shown as stored in the episode files, and marking "
