@@ -1,4 +1,4 @@
-"""Benchmarks that print figures: `qwop-bench env|record|dataset` (or `python -m qwopkit.bench`).
+"""Benchmarks that print figures: `qwop-bench env|fidelity|record|dataset|app` (or `python -m qwopkit.bench`).
 
 env: raw engine updates/s, env actions/s (frame_skip 3, random actions, resets included) and
 BipedalWalker-v3 steps/s under the same protocol, measured in one process on one core, then the
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     from .console import run_console
 
     parser = argparse.ArgumentParser(prog="qwop-bench", description="Print benchmark figures.")
-    parser.add_argument("what", choices=["env", "fidelity", "record", "dataset"],
+    parser.add_argument("what", choices=["env", "fidelity", "record", "dataset", "app"],
                         help="which benchmark to run")
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of each measurement (env: 5, record: 20)")
@@ -148,6 +148,10 @@ def _run(args: argparse.Namespace) -> int:
         from .recorder.bench import bench_record
 
         bench_record(args.seconds or 20.0)
+    elif args.what == "app":
+        from .app.bench import run_app_bench
+
+        run_app_bench()
     else:
         from .dataset_bench import run_index_bench, run_transitions_bench
 

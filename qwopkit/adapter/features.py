@@ -65,3 +65,27 @@ def seed_observation(states: np.ndarray) -> np.ndarray:
     obs = states[..., _SEED_INDEX]  # fancy indexing copies: the state is not touched
     obs -= states[..., _TORSO_X, None] * _SEED_X_MASK
     return obs.astype(np.float32)
+
+
+def states_from_seed_observations(observations: np.ndarray, torso_x: np.ndarray, *,
+                                  distance: np.ndarray | None = None, hud_time: np.ndarray | None = None,
+                                  keys: np.ndarray | None = None) -> np.ndarray:
+    """Raw-state rows (layout.STATE_FIELDS) rebuilt from the seed's 71 features, for drawing only.
+
+    Runs imported from the seed keep no raw state, but their features hold every body's angle,
+    velocity, y and x relative to the torso, and every joint angle: enough for the game's page
+    to draw the runner. What the features lack is filled in: the torso's world x comes from the
+    caller (`torso_x`, e.g. an estimate), angular velocities and joint speeds are 0, and the tail
+    (distance, HUD time, keys; fallen and finished stay 0) from the optional arrays.
+    """
+    obs = np.asarray(observations, dtype=np.float64)
+    n = len(obs)
+    out = np.zeros((n, len(STATE_INDEX)), dtype=np.float64)
+    torso_x = np.broadcast_to(np.asarray(torso_x, dtype=np.float64), (n,))
+    for column, name in enumerate(SEED_OBS_FIELDS):
+        value = obs[:, column] + (torso_x if name.endswith(".x") else 0.0)
+        out[:, STATE_INDEX[name]] = value
+    for name, values in (("distance", distance), ("hud_time", hud_time), ("keys", keys)):
+        if values is not None:
+            out[:, STATE_INDEX[name]] = np.broadcast_to(np.asarray(values, dtype=np.float64), (n,))
+    return out

@@ -83,13 +83,16 @@ def geometry() -> dict[str, Any]:
     }
 
 
-def replay_html(states: Any, fps: float = ph.UPDATES_PER_SECOND, title: str = "QWOP replay") -> str:
+def replay_html(states: Any, fps: float = ph.UPDATES_PER_SECOND, title: str = "QWOP replay",
+                controls: bool = False) -> str:
     """A self-contained HTML document that plays a recorded (N, S) raw state sequence.
 
     The page's script and the data are inlined, so the result works without a host (e.g. in
-    Streamlit's `components.html`). The hurdle is drawn at rest: raw states do not hold its pose.
+    Streamlit's `st.iframe`). The hurdle is drawn at rest: raw states do not hold its pose.
+    `controls` adds an on-screen bar under the game: play / pause, a scrub bar and the speed.
     """
-    payload = {"geometry": geometry(), "fps": fps, "states": np.asarray(states, dtype=float).tolist()}
+    payload = {"geometry": geometry(), "fps": fps, "states": np.asarray(states, dtype=float).tolist(),
+               "controls": bool(controls)}
     script = (WEB_DIR / "qwop.js").read_text(encoding="utf-8")
     page = (WEB_DIR / "index.html").read_text(encoding="utf-8")
     data = json.dumps(payload).replace("</", "<\\/")  # keep "</script>" out of the inline data

@@ -283,7 +283,7 @@
   // Draw only when something changed: a headless or software-rendered browser then stays cheap.
   let drawn = null, drawnSize = "";
   function render() {
-    if (page.mode === "replay") advanceReplay();
+    if (page.mode === "replay") { advanceReplay(); updateControls(); }
     const v = view();
     const size = canvas.clientWidth + "x" + canvas.clientHeight;
     const key = [v.frame, v.keys, v.connected, v.label, v.message, v.mode];
@@ -374,17 +374,22 @@
     // The HUD's time stops at the first fallen or finished state, as it does in the game.
     const end = frames.find((f) => f.status !== "running");
     for (const f of frames) f.end_time = end ? end.hud_time : null;
-    page.replay = { frames, fps: data.fps || geo.updates_per_second, index: 0, playing: true, t0: performance.now() };
+    page.replay = { frames, fps: data.fps || geo.updates_per_second, speed: 1, index: 0, playing: true,
+                    t0: performance.now() };
     page.message = frames.length ? null : "the replay is empty";
     page.frame = frames[0] || null;
+    if (data.controls) buildControls();
     return frames.length;
   }
+
+  // Frames per real second: the recording's rate times the chosen speed.
+  function replayRate(r) { return r.fps * r.speed; }
 
   function advanceReplay() {
     const r = page.replay;
     if (!r || !r.frames.length) return;
     if (r.playing) {
-      r.index = Math.min(r.frames.length - 1, Math.floor((performance.now() - r.t0) / 1000 * r.fps));
+      r.index = Math.min(r.frames.length - 1, Math.floor((performance.now() - r.t0) / 1000 * replayRate(r)));
       if (r.index === r.frames.length - 1) r.playing = false;
     }
     page.frame = r.frames[r.index];
@@ -395,15 +400,79 @@
     if (!r) return;
     r.index = Math.max(0, Math.min(r.frames.length - 1, i));
     r.playing = !!play;
-    r.t0 = performance.now() - (r.index / r.fps) * 1000;
+    r.t0 = performance.now() - (r.index / replayRate(r)) * 1000;
     page.frame = r.frames[r.index];
+  }
+
+  function setSpeed(x) {
+    const r = page.replay;
+    if (!r || !(x > 0)) return;
+    r.speed = x;
+    seek(r.index, r.playing); // keep the current frame, continue at the new rate
+  }
+
+  function togglePlay() {
+    const r = page.replay;
+    if (r) seek(r.index >= r.frames.length - 1 ? 0 : r.index, !r.playing);
+  }
+
+  // On-screen replay controls (replay data with controls: true, as the Streamlit app embeds it):
+  // play / pause, a scrub bar over every frame, the speed, and the time shown.
+  const SPEEDS = [0.25, 0.5, 1, 2, 4];
+  let controls = null;
+  function buildControls() {
+    if (controls) return;
+    const bar = document.createElement("div");
+    bar.id = "replay-controls";
+    bar.style.cssText = "position:fixed;left:0;right:0;bottom:0;height:40px;display:flex;gap:10px;" +
+      "align-items:center;padding:0 10px;background:#262626;color:#eee;font:14px Helvetica,Arial,sans-serif;";
+    const play = document.createElement("button");
+    play.id = "replay-play";
+    play.type = "button";
+    play.style.cssText = "width:70px;";
+    const scrub = document.createElement("input");
+    scrub.id = "replay-scrub";
+    scrub.type = "range";
+    scrub.min = "0";
+    scrub.step = "1";
+    scrub.style.cssText = "flex:1;";
+    const time = document.createElement("span");
+    time.id = "replay-time";
+    time.style.cssText = "min-width:110px;text-align:right;font-variant-numeric:tabular-nums;";
+    const speed = document.createElement("select");
+    speed.id = "replay-speed";
+    for (const x of SPEEDS) {
+      const opt = document.createElement("option");
+      opt.value = String(x);
+      opt.textContent = x + "x";
+      if (x === 1) opt.selected = true;
+      speed.appendChild(opt);
+    }
+    play.addEventListener("click", () => { togglePlay(); canvas.focus(); });
+    scrub.addEventListener("input", () => seek(Number(scrub.value), false));
+    speed.addEventListener("change", () => { setSpeed(Number(speed.value)); canvas.focus(); });
+    bar.append(play, scrub, time, speed);
+    document.body.appendChild(bar);
+    canvas.style.height = "calc(100vh - 40px)";
+    controls = { play, scrub, time, speed };
+  }
+
+  function updateControls() {
+    const r = page.replay;
+    if (!controls || !r) return;
+    const last = Math.max(0, r.frames.length - 1);
+    controls.play.textContent = r.playing ? "Pause" : "Play";
+    if (controls.scrub.max !== String(last)) controls.scrub.max = String(last);
+    if (document.activeElement !== controls.scrub) controls.scrub.value = String(r.index);
+    const text = (r.index / r.fps).toFixed(1) + " / " + (last / r.fps).toFixed(1) + " s";
+    if (controls.time.textContent !== text) controls.time.textContent = text;
   }
 
   function replayKey(k, repeat) {
     const r = page.replay;
     if (!r) return;
     if (k === "r" || k === "home") seek(0, true);
-    else if (k === " " && !repeat) seek(r.index >= r.frames.length - 1 ? 0 : r.index, !r.playing);
+    else if (k === " " && !repeat) togglePlay();
     else if (k === "arrowright") seek(r.index + 1, false);
     else if (k === "arrowleft") seek(r.index - 1, false);
   }
@@ -433,6 +502,9 @@
       seek: (i) => seek(i, false),
       play: () => seek(page.replay ? page.replay.index : 0, true),
       pause: () => seek(page.replay ? page.replay.index : 0, false),
+      playing: () => !!(page.replay && page.replay.playing),
+      speed: () => (page.replay ? page.replay.speed : 1),
+      setSpeed: (x) => setSpeed(Number(x)),
     },
   };
   window.qwopRenderer = { createRenderer, frameFromState }; // for embedding the drawing elsewhere

@@ -1,0 +1,13 @@
+"""qwopkit.app: the Streamlit dataset browser and curator (`streamlit run app.py` or `qwop-app`).
+
+- `folder`: the data folder, and the only way from a typed name to a path inside it
+- `data`: everything the app reads; the only module that caches (folder + marks as the key)
+- `marking`: curation changes with undo, through `qwopkit.dataset.mark`
+- `state`: one browser session's state (view, ticked rows, undo stack, messages)
+- views, one module each: `overview`, `episode`, `compare`, `curate`
+- `charts` (Altair), `replay` (the game's own page in replay mode), `shell` (the page around
+  the views), `cli` (`qwop-app`), `bench` (`qwop-bench app`)
+
+The app writes only through the dataset library and imports neither torch nor the learners.
+docs/app.md describes it.
+"""
