@@ -2,7 +2,7 @@
 
     python -m qwopkit.rl.bench_acer cartpole [--seeds 0 1 2] [--steps 500000]
     python -m qwopkit.rl.bench_acer speed [--seconds 60]
-    python -m qwopkit.rl.bench_acer qwop [--minutes 20] [--seed 0] [--runs ppo acer acer-demos]
+    python -m qwopkit.rl.bench_acer qwop [--minutes 20] [--seed 0] [--runs ppo acer acer-demos ...]
 
 - cartpole: correctness on a known task. ACER with SB2's settings for CartPole-v1 (rl-baselines-zoo:
   8 envs, ent_coef 0, a 64-64 tanh network), 500k steps per seed; the mean return of 20 sampled
@@ -10,8 +10,8 @@
 - speed: training steps per second of ACER (8 envs and 1 env) against SB3's DQN and sb3-contrib's
   QR-DQN (their defaults, 1 env) on QWOP-v0, each for the same wall-clock time, in the same run.
 - qwop: learning in the bundled game at a fixed wall-clock budget per run, same seed: SB3 PPO (8 envs,
-  its defaults), ACER from scratch, and ACER from the clone of the bundled stride recordings with
-  those recordings in its replay. For each: first 100 m finish (step and minutes), best HUD time,
+  its defaults), ACER from scratch, ACER from the clone of the bundled stride recordings with
+  those recordings in its replay throughout, and the same with them for the first 1M steps only. For each: first 100 m finish (step and minutes), best HUD time,
   steps/s, and the curves against steps and against minutes (one PNG for all runs).
 
 Every run uses one torch thread (the fastest for these small networks here) and writes its report
@@ -151,7 +151,9 @@ def speed(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- QWOP
-RUNS = ("ppo", "acer", "acer-demos")
+RUNS = ("ppo", "acer", "acer-demos", "acer-demos-then-self")
+LABELS = {"ppo": "PPO", "acer": "ACER from scratch", "acer-demos": "ACER from the clone, demos in replay",
+          "acer-demos-then-self": "ACER from the clone, demos for 1M steps then self-play"}
 STRIDE_DEMOS = "examples/data/bot_stride-*.h5"
 
 
@@ -172,11 +174,14 @@ def _qwop_run(kind: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     if kind == "ppo":
         model = PPO("MlpPolicy", env, seed=args.seed)
     else:
-        demos = None
-        if kind == "acer-demos":
+        demos, schedule = None, None
+        if kind.startswith("acer-demos"):
             demos = load_demonstrations(args.demos, observation_shape=(71,), n_actions=11)
-        model = ACER("MlpPolicy", env, seed=args.seed, demos=demos)
-        if kind == "acer-demos":
+        if kind == "acer-demos-then-self":
+            schedule = f"demos:1M,self:{args.acer_steps - 1_000_000}"
+            config["schedule"] = schedule
+        model = ACER("MlpPolicy", env, seed=args.seed, demos=demos, schedule=schedule)
+        if kind.startswith("acer-demos"):
             from qwopkit.imitation.cli import main as pretrain
 
             if pretrain(["--demos", args.demos, "--out", str(out / "bc.zip"), "--seed", str(args.seed),
@@ -188,8 +193,7 @@ def _qwop_run(kind: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
         steps = args.acer_steps
     model.learn(steps, callback=[progress, evals, WallClockLimit(args.minutes * 60)])
     report = build_report(config=config, progress=progress, evals=evals.history, steps=model.num_timesteps,
-                          algorithm={"ppo": "PPO", "acer": "ACER from scratch",
-                                     "acer-demos": "ACER from the clone, demos in replay"}[kind])
+                          algorithm=LABELS[kind])
     env.close()
     with atomic_write(out / f"{kind}.zip") as tmp:
         model.save(tmp)
@@ -208,7 +212,7 @@ def qwop(args: argparse.Namespace) -> int:
         reports[kind] = _qwop_run(kind, args, out)
     plot_curves({r["algorithm"]: r for r in reports.values()}, out / "qwop-learning.png",
                 title=f"QWOP-v0, {args.minutes:g} min each, seed {args.seed} ({_machine()})")
-    print(f"\n{'run':<40} {'steps/s':>8} {'first finish':>22} {'best HUD':>9} {'last eval':>22}")
+    print(f"\n{'run':<55} {'steps/s':>8} {'first finish':>22} {'best HUD':>9} {'last eval':>22}")
     for r in reports.values():
         t = r["training"]
         first = "-" if t["first_finish_step"] is None else \
@@ -216,7 +220,7 @@ def qwop(args: argparse.Namespace) -> int:
         best = "-" if t["best_time"] is None else f"{t['best_time']:.2f} s"
         last = r["evaluation"]["last"] or {}
         ev = f"{100 * last.get('finish_rate', 0):.0f}%, {last.get('mean_distance', float('nan')):.1f} m"
-        print(f"{r['algorithm']:<40} {r['steps_per_second']:>8,.0f} {first:>22} {best:>9} {ev:>22}")
+        print(f"{r['algorithm']:<55} {r['steps_per_second']:>8,.0f} {first:>22} {best:>9} {ev:>22}")
     print(f"curves: {out / 'qwop-learning.png'}")
     return 0
 
@@ -240,9 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--seed", type=int, default=0, help="seed of every run")
     q.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="which runs")
     q.add_argument("--demos", default=STRIDE_DEMOS, help="recordings cloned and replayed by acer-demos")
-    q.add_argument("--acer-steps", type=int, default=5_000_000,
+    q.add_argument("--acer-steps", type=int, default=8_000_000,
                    help="steps ACER's learning rate decays over (about what the budget allows)")
-    q.add_argument("--eval-every", type=int, default=100_000, help="environment steps between evaluations")
+    q.add_argument("--eval-every", type=int, default=250_000, help="environment steps between evaluations")
     for sp in (c, s, q):
         sp.add_argument("--out", default="runs/bench", help="where reports and curves go")
     args = p.parse_args(argv)
