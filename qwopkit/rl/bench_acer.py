@@ -11,8 +11,9 @@
   QR-DQN (their defaults, 1 env) on QWOP-v0, each for the same wall-clock time, in the same run.
 - qwop: learning in the bundled game at a fixed wall-clock budget per run, same seed: SB3 PPO (8 envs,
   its defaults), ACER from scratch, ACER from the clone of the bundled stride recordings with
-  those recordings in its replay throughout, and the same with them for the first 1M steps only. For each: first 100 m finish (step and minutes), best HUD time,
-  steps/s, and the curves against steps and against minutes (one PNG for all runs).
+  those recordings in its replay throughout, and the same with them for the first 1M steps only.
+  For each: first 100 m finish (step and minutes), best HUD time, steps/s, and the curves against
+  steps and against minutes (one PNG for all runs).
 
 Every run uses one torch thread (the fastest for these small networks here) and writes its report
 (rl/report.py) under --out.
