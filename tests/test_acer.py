@@ -415,3 +415,16 @@ def test_q_warmup_trains_only_the_q_head():
     assert not th.equal(before["q.weight"], after["q.weight"])
     model.learn(500, reset_num_timesteps=False)  # past the warm-up everything learns
     assert not th.equal(before["trunk.0.weight"], model.policy.state_dict()["trunk.0.weight"])
+
+
+def test_the_package_exports_load_on_first_use():
+    import importlib
+    import subprocess
+    import sys
+
+    rl = importlib.import_module("qwopkit.rl")
+    assert rl.ACER is ACER and rl.DemoStore is DemoStore and "ACER" in rl.__all__
+    # Importing a command's module for its --help does not load torch.
+    code = "import sys, qwopkit.rl.finetune_cli; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
