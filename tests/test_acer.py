@@ -280,6 +280,8 @@ def test_save_load_keeps_policy_average_and_optimizer(tmp_path):
     assert any(not th.equal(x, y) for x, y in zip(live, averaged))  # the average lags the live weights
     assert loaded.policy.optimizer.state_dict()["state"]  # RMSProp's running averages came back
     assert loaded.num_timesteps == model.num_timesteps
+    # The replay's sampler goes on where it was (it is not reseeded by loading).
+    assert loaded._rng.bit_generator.state == model._rng.bit_generator.state
     obs = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
     np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0],
                                   loaded.predict(obs, deterministic=True)[0])

@@ -168,15 +168,16 @@ class ACER(BaseAlgorithm):
         device: th.device | str = "cpu",
         _init_setup_model: bool = True,
     ) -> None:
+        # Checked before the environment is made, so that a bad value costs nothing.
+        self.check_arguments(learning_rate=learning_rate, lr_decay=lr_decay, n_steps=n_steps, gamma=gamma,
+                             buffer_size=buffer_size, replay_ratio=replay_ratio, replay_start=replay_start,
+                             correction_term=correction_term, trust_region=trust_region, alpha=alpha,
+                             delta=delta, demo_rate=demo_rate, demo_mu=demo_mu, max_grad_norm=max_grad_norm,
+                             q_coef=q_coef, ent_coef=ent_coef, q_warmup=q_warmup)
         super().__init__(policy, env, learning_rate, policy_kwargs=policy_kwargs,
                          stats_window_size=stats_window_size, tensorboard_log=tensorboard_log,
                          verbose=verbose, device=device, support_multi_env=True, seed=seed,
                          supported_action_spaces=(spaces.Discrete,))
-        self.check_arguments(lr_decay=lr_decay, n_steps=n_steps, gamma=gamma, buffer_size=buffer_size,
-                             replay_ratio=replay_ratio, replay_start=replay_start,
-                             correction_term=correction_term, alpha=alpha, delta=delta, demo_rate=demo_rate,
-                             demo_mu=demo_mu, max_grad_norm=max_grad_norm, q_coef=q_coef, ent_coef=ent_coef,
-                             q_warmup=q_warmup)
         self.lr_decay = lr_decay
         self.n_steps = n_steps
         self.gamma = gamma
@@ -224,8 +225,8 @@ class ACER(BaseAlgorithm):
             if not ok:
                 raise ParameterError(name, f"bad value {value!r}")
         if kwargs.get("buffer_size", 5000) < kwargs.get("n_steps", 20):
-            raise ParameterError("buffer_size", f"{kwargs.get('buffer_size', 5000)} steps hold no segment of "
-                                                f"n_steps {kwargs.get('n_steps', 20)}")
+            raise ParameterError("buffer_size", f"{kwargs.get('buffer_size', 5000)} steps hold no "
+                                                f"segment of n_steps {kwargs.get('n_steps', 20)}")
 
     def _setup_lr_schedule(self) -> None:
         if isinstance(self.learning_rate, (int, float)) and self.lr_decay == "linear":
@@ -235,7 +236,10 @@ class ACER(BaseAlgorithm):
 
     def _setup_model(self) -> None:
         self._setup_lr_schedule()
+        restored_rng = getattr(self, "_rng", None)  # a loaded model keeps its replay sampler's state
         self.set_random_seed(self.seed)
+        if restored_rng is not None:
+            self._rng = restored_rng
         if not isinstance(self.observation_space, spaces.Box):
             raise ValueError(f"ACER needs a Box observation space, got {self.observation_space}")
         # Stored as the zip's policy_kwargs, so that every loader rebuilds exactly this network.
@@ -292,9 +296,10 @@ class ACER(BaseAlgorithm):
             return self.demos is not None
         index, phase = self.schedule.phase_at(self.num_timesteps)
         if index != self._phase_index:
-            if self._phase_index >= 0 or self.verbose:
-                self.logger.log(f"ACER: step {self.num_timesteps}: phase {index + 1}/"
-                                f"{len(self.schedule.phases)} {phase}")
+            message = f"step {self.num_timesteps:,}: phase {index + 1}/{len(self.schedule.phases)} {phase}"
+            self.logger.log(message)
+            if self.verbose >= 1:
+                print(message, flush=True)
             self._phase_index = index
         if self.schedule.injects_demos and self.demos is None:
             raise ParameterError("schedule", f"{self.schedule} has a demos phase, but no demonstrations "

@@ -207,7 +207,9 @@ def _train(model: ACER, config: FinetuneConfig, out: Path, *, progress: RunProgr
 
     total = PhaseSchedule.parse(config.schedule).total_steps
     resumed = model.num_timesteps > 0
-    model.set_logger(configure(str(out / "logs"), ["csv", "tensorboard"]))
+    # log.txt keeps the logger's tables and the phase changes, progress.csv the figures.
+    model.set_logger(configure(str(out / "logs"), ["csv", "tensorboard", "log"]))
+    model.verbose = 1  # phase changes are printed too
     evaluation = QWOPEvalCallback(config.eval_every, config.eval_episodes, config.time_limit, config.seed,
                                   progress=progress)
     if evals:
