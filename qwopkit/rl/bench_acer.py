@@ -7,8 +7,9 @@
 - cartpole: correctness on a known task. ACER with SB2's settings for CartPole-v1 (rl-baselines-zoo:
   8 envs, ent_coef 0, a 64-64 tanh network), 500k steps per seed; the mean return of 20 sampled
   evaluation episodes every 25k steps and at the end (the bar: >= 475; SB2's ACER reached 498.6).
-- speed: training steps per second of ACER (8 envs and 1 env) against SB3's DQN and sb3-contrib's
-  QR-DQN (their defaults, 1 env) on QWOP-v0, each for the same wall-clock time, in the same run.
+- speed: training steps per second of ACER (8 envs and 1 env) against SB3's DQN (its defaults, 1 and
+  8 envs) and sb3-contrib's QR-DQN (its defaults, 1 env) on QWOP-v0, each for the same wall-clock
+  time, in the same run.
 - qwop: learning in the bundled game at a fixed wall-clock budget per run, same seed: SB3 PPO (8 envs,
   its defaults), ACER from scratch, ACER from the clone of the bundled stride recordings with
   those recordings in its replay throughout, and the same with them for the first 1M steps only.
@@ -136,6 +137,7 @@ def speed(args: argparse.Namespace) -> int:
         "ACER, 8 envs": lambda: ACER("MlpPolicy", env(8), seed=args.seed),
         "ACER, 1 env": lambda: ACER("MlpPolicy", env(1), seed=args.seed),
         "DQN (SB3 defaults), 1 env": lambda: DQN("MlpPolicy", env(1), seed=args.seed, learning_starts=1000),
+        "DQN (SB3 defaults), 8 envs": lambda: DQN("MlpPolicy", env(8), seed=args.seed, learning_starts=1000),
         "QR-DQN (sb3-contrib defaults), 1 env": lambda: QRDQN("MlpPolicy", env(1), seed=args.seed,
                                                               learning_starts=1000),
     }
