@@ -196,3 +196,23 @@ def test_a_run_killed_with_kill_9_resumes_from_its_checkpoint(tmp_path):
     share = [row.split(",")[header.index("replay/demo_share")] for row in csv[1:]]
     assert any(v and float(v) > 0 for v in share)
 
+
+
+def test_report_curve_and_best_time_at_a_wall_clock_mark():
+    from qwopkit.rl.callbacks import EpisodeRecord, RunProgressCallback
+    from qwopkit.rl.report import best_time_by, build_report
+
+    progress = RunProgressCallback()
+    runs = [("fell", 5, 3), ("finished", 100, 90), ("timeout", 60, 120), ("finished", 100, 70),
+            ("finished", 100, 80)]
+    progress.episodes = [EpisodeRecord(step=100 * i, seconds=30.0 * i, outcome=o, distance=d, hud_time=h,
+                                       reward=0.0) for i, (o, d, h) in enumerate(runs, start=1)]
+    progress.seconds_before = 150.0
+    report = build_report(config={}, progress=progress, evals=[], steps=500)
+    assert report["training"]["first_finish_step"] == 200 and report["training"]["best_time"] == 70
+    assert report["training"]["best_time_step"] == 400
+    assert report["steps_per_second"] == pytest.approx(500 / 150, abs=0.05)
+    curve = report["curve"]
+    assert curve["step"] == [100, 200, 300, 400, 500] and curve["best_time"] == [None, 90, 90, 70, 70]
+    assert best_time_by(report, 0.5) is None  # the first finish came at 60 s
+    assert best_time_by(report, 1.0) == 90 and best_time_by(report, 2.0) == 70

@@ -3,6 +3,7 @@
     python -m qwopkit.rl.bench_acer cartpole [--seeds 0 1 2] [--steps 500000]
     python -m qwopkit.rl.bench_acer speed [--seconds 60]
     python -m qwopkit.rl.bench_acer qwop [--minutes 20] [--seed 0] [--runs ppo acer acer-demos ...]
+    python -m qwopkit.rl.bench_acer summary [--out runs/bench]   # the table and curves again
 
 - cartpole: correctness on a known task. ACER with SB2's settings for CartPole-v1 (rl-baselines-zoo:
   8 envs, ent_coef 0, a 64-64 tanh network), 500k steps per seed; the mean return of 20 sampled
@@ -23,6 +24,7 @@ Every run uses one torch thread (the fastest for these small networks here) and 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
 import time
@@ -205,25 +207,39 @@ def _qwop_run(kind: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
 
 def qwop(args: argparse.Namespace) -> int:
-    from .report import plot_curves
-
     out = Path(args.out)
     th.set_num_threads(1)
-    reports = {}
     for kind in args.runs:
         print(f"== {kind}: {args.minutes:g} min", flush=True)
-        reports[kind] = _qwop_run(kind, args, out)
+        _qwop_run(kind, args, out)
+    return summary(argparse.Namespace(out=args.out, runs=args.runs))
+
+
+def summary(args: argparse.Namespace) -> int:
+    """The comparison table and the curves of the runs whose reports are in --out."""
+    from .report import best_time_by, plot_curves
+
+    out = Path(args.out)
+    reports = {kind: json.loads((out / f"{kind}.report.json").read_text(encoding="utf-8"))
+               for kind in args.runs if (out / f"{kind}.report.json").exists()}
+    if not reports:
+        print(f"no reports in {out}", file=sys.stderr)
+        return 1
+    minutes = max(r["config"]["minutes"] for r in reports.values())
     plot_curves({r["algorithm"]: r for r in reports.values()}, out / "qwop-learning.png",
-                title=f"QWOP-v0, {args.minutes:g} min each, seed {args.seed} ({_machine()})")
-    print(f"\n{'run':<55} {'steps/s':>8} {'first finish':>22} {'best HUD':>9} {'last eval':>22}")
+                title=f"QWOP-v0, {minutes:g} min each, seed {next(iter(reports.values()))['config']['seed']}")
+    marks = [m for m in (1, 2, 5, 10, 15, 20, 30, 60) if m <= minutes]
+    print(f"\n{'run':<55} {'steps':>10} {'steps/s':>8} {'first finish':>22} "
+          + " ".join(f"{f'best@{m}min':>11}" for m in marks) + f" {'last eval':>16}")
     for r in reports.values():
         t = r["training"]
         first = "-" if t["first_finish_step"] is None else \
             f"{t['first_finish_step']:,} ({t['first_finish_seconds'] / 60:.1f} min)"
-        best = "-" if t["best_time"] is None else f"{t['best_time']:.2f} s"
+        bests = " ".join(f"{'-' if (b := best_time_by(r, m)) is None else f'{b:.2f} s':>11}" for m in marks)
         last = r["evaluation"]["last"] or {}
         ev = f"{100 * last.get('finish_rate', 0):.0f}%, {last.get('mean_distance', float('nan')):.1f} m"
-        print(f"{r['algorithm']:<55} {r['steps_per_second']:>8,.0f} {first:>22} {best:>9} {ev:>22}")
+        print(f"{r['algorithm']:<55} {r['steps']:>10,} {r['steps_per_second']:>8,.0f} {first:>22} "
+              f"{bests} {ev:>16}")
     print(f"curves: {out / 'qwop-learning.png'}")
     return 0
 
@@ -250,11 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--acer-steps", type=int, default=8_000_000,
                    help="steps ACER's learning rate decays over (about what the budget allows)")
     q.add_argument("--eval-every", type=int, default=250_000, help="environment steps between evaluations")
-    for sp in (c, s, q):
+    m = sub.add_parser("summary", help="the table and curves of the qwop runs already in --out",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    m.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="which runs")
+    for sp in (c, s, q, m):
         sp.add_argument("--out", default="runs/bench", help="where reports and curves go")
     args = p.parse_args(argv)
     th.set_num_threads(1)
-    return {"cartpole": cartpole, "speed": speed, "qwop": qwop}[args.what](args)
+    return {"cartpole": cartpole, "speed": speed, "qwop": qwop, "summary": summary}[args.what](args)
 
 
 if __name__ == "__main__":

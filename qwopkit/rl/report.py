@@ -81,6 +81,14 @@ def build_report(*, config: dict[str, Any], progress: RunProgressCallback, evals
     }
 
 
+def best_time_by(report: dict[str, Any], minutes: float) -> float | None:
+    """The best finishing HUD time of the training episodes within the first `minutes` of wall-clock."""
+    curve = report["curve"]
+    best = [b for b, sec in zip(curve["best_time"], curve["seconds"])
+            if b is not None and sec <= minutes * 60]
+    return min(best) if best else None
+
+
 def plot_curves(reports: dict[str, dict[str, Any]] | dict[str, Any], path: str | Path,
                 title: str | None = None) -> Path:
     """Distance and best HUD time against steps and against minutes, one line per run; a PNG."""
