@@ -2,7 +2,8 @@
 
     progress = RunProgressCallback()                    # bar (or a log line every 10 s), training episodes
     evals = QWOPEvalCallback(eval_freq=50_000, episodes=5)
-    checkpoints = ResumableCheckpointCallback("runs/x/checkpoints", save_freq=100_000, progress, evals)
+    checkpoints = ResumableCheckpointCallback("runs/x/checkpoints", save_freq=100_000,
+                                              keep_state={"progress": progress, "evals": evals})
     model.learn(1_000_000, callback=[progress, evals, checkpoints, WallClockLimit(20 * 60)])
 
 - RunProgressCallback: steps/s, the mean distance of recent training episodes and the best HUD
@@ -152,7 +153,29 @@ class RunProgressCallback(BaseCallback):
         self._started = time.monotonic()
 
 
-class QWOPEvalCallback(BaseCallback):
+class _EveryNSteps(BaseCallback):
+    """Calls `_act()` each time the environment steps pass a multiple of `every` (counted over resumes)."""
+
+    def __init__(self, every: int, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        if every < 1:
+            raise ValueError(f"the period must be at least 1 step, got {every}")
+        self.every = every
+
+    def _act(self) -> None:
+        raise NotImplementedError
+
+    def _on_training_start(self) -> None:
+        self._next = (self.num_timesteps // self.every + 1) * self.every
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self._act()
+            self._next = (self.num_timesteps // self.every + 1) * self.every
+        return True
+
+
+class QWOPEvalCallback(_EveryNSteps):
     """Every `eval_freq` environment steps, run the policy in the bundled game and log how it runs.
 
     :param eval_freq: environment steps between evaluations (and one at the end of training).
@@ -164,16 +187,14 @@ class QWOPEvalCallback(BaseCallback):
 
     def __init__(self, eval_freq: int = 50_000, episodes: int = 5, time_limit: float = 120.0, seed: int = 0,
                  progress: RunProgressCallback | None = None, verbose: int = 0) -> None:
-        super().__init__(verbose)
-        if eval_freq < 1 or episodes < 1:
-            raise ValueError(f"eval_freq and episodes must be at least 1, got {eval_freq}, {episodes}")
-        self.eval_freq = eval_freq
+        super().__init__(eval_freq, verbose)
+        if episodes < 1:
+            raise ValueError(f"episodes must be at least 1, got {episodes}")
         self.episodes = episodes
         self.time_limit = time_limit
         self.seed = seed
         self.progress = progress
         self.history: list[dict[str, Any]] = []
-        self._next = 0
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history}
@@ -181,15 +202,8 @@ class QWOPEvalCallback(BaseCallback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.history = list(state.get("history", []))
 
-    def _on_training_start(self) -> None:
-        done = self.history[-1]["step"] if self.history else 0
-        self._next = (done // self.eval_freq + 1) * self.eval_freq
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next:
-            self.evaluate_now()
-            self._next = (self.num_timesteps // self.eval_freq + 1) * self.eval_freq
-        return True
+    def _act(self) -> None:
+        self.evaluate_now()
 
     def _on_training_end(self) -> None:
         if not self.history or self.history[-1]["step"] != self.num_timesteps:
@@ -215,7 +229,7 @@ class QWOPEvalCallback(BaseCallback):
         return row
 
 
-class ResumableCheckpointCallback(BaseCallback):
+class ResumableCheckpointCallback(_EveryNSteps):
     """Every `save_freq` environment steps (and at the end), a checkpoint a killed run resumes from.
 
     :param folder: where the checkpoints go (rl/checkpoints.py).
@@ -225,21 +239,12 @@ class ResumableCheckpointCallback(BaseCallback):
 
     def __init__(self, folder: str | Path, save_freq: int = 100_000,
                  keep_state: dict[str, Any] | None = None, verbose: int = 0) -> None:
-        super().__init__(verbose)
-        if save_freq < 1:
-            raise ValueError(f"save_freq must be at least 1, got {save_freq}")
+        super().__init__(save_freq, verbose)
         self.folder = Path(folder)
-        self.save_freq = save_freq
         self.keep_state = dict(keep_state or {})
 
-    def _on_training_start(self) -> None:
-        self._next = (self.num_timesteps // self.save_freq + 1) * self.save_freq
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next:
-            self.save_now()
-            self._next = (self.num_timesteps // self.save_freq + 1) * self.save_freq
-        return True
+    def _act(self) -> None:
+        self.save_now()
 
     def _on_training_end(self) -> None:
         self.save_now()
