@@ -86,7 +86,12 @@ def _run(args: argparse.Namespace, program) -> int:
         print(f"\n{PROG}: 3/4 fine-tuning skipped (--finetune-minutes 0)", flush=True)
     print(f"\n{PROG}: 4/4 the {'fine-tuned policy' if model != args.out else 'clone'} runs in the "
           f"environment (deterministic)", flush=True)
-    return evaluate([model, "--episodes", "1", "--deterministic"])
+    status = evaluate([model, "--episodes", "1", "--deterministic"])
+    if status == 0 and model != args.out:
+        run_folder = model.rsplit("/", 1)[0]
+        print(f"{PROG}: done: model {model}, report {run_folder}/report.json, curves {run_folder}/curves.png "
+              f"(the clone: {args.out})")
+    return status
 
 
 if __name__ == "__main__":
