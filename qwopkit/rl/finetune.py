@@ -158,8 +158,12 @@ def check_config(config: FinetuneConfig) -> None:
         if not ok:
             raise ParameterError(name, f"bad value {getattr(config, name)!r}")
     ACER.check_arguments(**config.acer)
-    if config.ray is not None and importlib.util.find_spec("ray") is None:
-        raise ParameterError("ray", "needs the ray package: pip install 'qwopkit[ray]'")
+    if config.ray is not None:
+        if importlib.util.find_spec("ray") is None:
+            raise ParameterError("ray", "needs the ray package: pip install 'qwopkit[ray]'")
+        from .ray_rollouts import check_address
+
+        check_address(config.ray)
 
 
 def run_finetune(config: FinetuneConfig, *, log: Any = print) -> FinetuneResult:

@@ -19,10 +19,11 @@ collected by an older policy, are corrected by ACER's importance weights pi/mu.
 A worker always has one collection in flight: as soon as its segments arrive, the next one is
 asked for, before the learner trains on them. After every iteration that made at least
 `sync_every` updates since the last refresh, the learner puts its acting weights (trunk, pi,
-input scaling; not Q, not the average) into Ray's object store once and tells every worker to
-load them before its next collection. A segment's lag is the number of refreshes (policy
-versions) between the weights it was collected with and those being trained when it arrives;
-its mean goes to the logger as `ray/policy_lag` (and in learner updates as `ray/update_lag`).
+input scaling; not Q, not the average) into Ray's object store once; every request for a
+collection names the latest, which the worker loads if it is newer than its own. A segment's
+lag is the number of refreshes (policy versions) between the weights it was collected with and
+those being trained when it arrives; its mean goes to the logger as `ray/policy_lag` (and in
+learner updates as `ray/update_lag`).
 
 A worker that dies (its process killed, its node lost) is replaced by a new actor with the
 current weights; the segments it had in flight are lost and training goes on
@@ -38,6 +39,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 import time
 import warnings
 from collections import deque
@@ -132,7 +134,12 @@ class RolloutWorker:
         self.collector.policy.load_state_dict(state, strict=False)
         self.version = version
 
-    def collect(self) -> Collected:
+    def collect(self, weights: dict[str, np.ndarray] | None = None, version: int = -1) -> Collected:
+        """One segment per environment, with `weights` (policy version `version`) if newer than the
+        ones held. The learner passes its latest with every request, so that no refreshes queue up
+        behind a worker that is slow or stalled."""
+        if weights is not None and version != self.version:
+            self.set_weights(weights, version)
         started = time.perf_counter()
         ends = _EpisodeEnds()
         ends.init_callback(self.collector)
@@ -257,6 +264,7 @@ class RayRollouts:
             # Enough CPUs for every worker: more workers than cores share them rather than wait forever.
             needed = math.ceil(self.workers * self.cpus_per_worker)
             kwargs.setdefault("num_cpus", max(os.cpu_count() or 1, needed))
+        check_address(self.address)
         try:
             ray.init(address=self.address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -297,7 +305,7 @@ class RayRollouts:
                                         model.policy_class, model.policy_kwargs, model.n_steps)
 
     def _submit(self, slot: int) -> None:
-        self._in_flight[self._handles[slot].collect.remote()] = slot
+        self._in_flight[self._handles[slot].collect.remote(self._weights_ref, self.version)] = slot
 
     def _replace(self, slot: int, error: Exception) -> None:
         self._failures[slot] += 1
@@ -311,7 +319,6 @@ class RayRollouts:
         self.stats.replaced += 1
         handle = self._handles[slot] = self._spawn()
         handle.ready.remote(slot)
-        handle.set_weights.remote(self._weights_ref, self.version)
         self._submit(slot)
         self.log(f"rollouts: worker {slot} died ({type(error).__name__}); replaced")
 
@@ -322,8 +329,6 @@ class RayRollouts:
         self._updates_at_version[self.version] = model._n_updates
         self._updates_at_version.pop(self.version - 1000, None)
         self._updates_at_publish = model._n_updates
-        for handle in self._handles:
-            handle.set_weights.remote(self._weights_ref, self.version)
         self.stats.published += 1
         self.stats.weight_bytes = sum(v.nbytes for v in weights.values())
 
@@ -398,8 +403,21 @@ class RayRollouts:
         return True
 
 
+def check_address(address: str, seconds: float = 10.0) -> None:
+    """Raise ParameterError naming `ray` if a HOST:PORT address (also after ray://) takes no TCP
+    connection: for such an address ray.init retries for minutes before it says anything."""
+    host_port = address.split("://", 1)[-1]
+    host, sep, port = host_port.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "local", "auto": Ray looks them up itself, at once
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise ParameterError("ray", f"cannot reach Ray at {address}: {exc.strerror or exc}") from None
+
+
 def _take(segments: Segments, rows: slice) -> Segments:
     return Segments(**{name: values[rows] for name, values in segments.arrays().items()})
 
 
-__all__ = ["Collected", "RayRollouts", "RolloutStats", "RolloutWorker", "acting_weights"]
+__all__ = ["Collected", "RayRollouts", "RolloutStats", "RolloutWorker", "acting_weights", "check_address"]
