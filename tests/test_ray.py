@@ -23,6 +23,7 @@ import pytest
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]'; "
                                         ".ci/run installs it)")
 
+from ray import cloudpickle  # noqa: E402
 from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 from stable_baselines3.common.logger import configure  # noqa: E402
@@ -193,8 +194,8 @@ def test_a_ray_run_killed_with_kill_9_resumes_from_its_checkpoint(tmp_path, tmp_
 # ----------------------------------------------------------------------------- the library
 def test_a_worker_keeps_the_mu_and_version_of_the_policy_it_acted_with(local_ray, tmp_path):
     model = cartpole_acer(4, tmp_path)
-    worker = ray.remote(num_cpus=1)(RolloutWorker).remote("CartPole-v1", None, 3, 5, model.policy_class,
-                                                          model.policy_kwargs, model.n_steps)
+    policy = cloudpickle.dumps((model.policy_class, model.policy_kwargs))
+    worker = ray.remote(num_cpus=1)(RolloutWorker).remote("CartPole-v1", None, 3, 5, policy, model.n_steps)
     try:
         for version in (4, 9):
             weights = acting_weights(model)

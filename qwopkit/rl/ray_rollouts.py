@@ -45,16 +45,19 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import ray
+from ray import cloudpickle
 from ray.exceptions import RayActorError
-from stable_baselines3.common.callbacks import BaseCallback
 
 from qwopkit.errors import ParameterError
 
 from .buffers import Segments
+
+if TYPE_CHECKING:  # (not imported at run time: this module stays free of torch for light stand-ins)
+    from stable_baselines3.common.callbacks import BaseCallback
 
 # Layers the workers do not need to act: the Q head and the averaged policy stay with the learner.
 LEARNER_ONLY = ("q.", "trunk_average.", "pi_average.")
@@ -73,20 +76,24 @@ class Collected:
     seconds: float  # time the worker spent collecting them
 
 
-class _EpisodeEnds(BaseCallback):
-    """Inside a worker: notes the infos of the steps that ended an episode."""
+def _episode_ends_callback() -> BaseCallback:
+    """Inside a worker: a callback that notes the infos of the steps that ended an episode."""
+    from stable_baselines3.common.callbacks import BaseCallback
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.ends: list[tuple[int, int, dict[str, Any]]] = []
+    class EpisodeEnds(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ends: list[tuple[int, int, dict[str, Any]]] = []
 
-    def _on_step(self) -> bool:
-        t, dones, infos = self.locals["t"], self.locals["dones"], self.locals["infos"]
-        for i in np.flatnonzero(dones):
-            # The true last observation travels in the segments' final_observations.
-            info = {k: v for k, v in infos[i].items() if k != "terminal_observation"}
-            self.ends.append((int(t), int(i), info))
-        return True
+        def _on_step(self) -> bool:
+            t, dones, infos = self.locals["t"], self.locals["dones"], self.locals["infos"]
+            for i in np.flatnonzero(dones):
+                # The true last observation travels in the segments' final_observations.
+                info = {k: v for k, v in infos[i].items() if k != "terminal_observation"}
+                self.ends.append((int(t), int(i), info))
+            return True
+
+    return EpisodeEnds()
 
 
 class RolloutWorker:
@@ -96,12 +103,13 @@ class RolloutWorker:
         function making one environment; `env_kwargs` go to it.
     :param n_envs: environments collected in step (one segment each per collection).
     :param seed: seed of the environments (seed, seed+1, ...) and of the action sampling.
-    :param policy_class, policy_kwargs, n_steps: the learner's, so that the copy is the same network.
+    :param policy: the learner's policy class and keyword arguments, cloudpickled (unpacked here, so
+        that Ray's own unpacking of the arguments imports nothing heavy for stand-ins that ignore them).
+    :param n_steps: the learner's segment length.
     """
 
     def __init__(self, env: str | Callable[..., Any], env_kwargs: dict[str, Any] | None, n_envs: int,
-                 seed: int, policy_class: type, policy_kwargs: dict[str, Any], n_steps: int,
-                 threads: int = 1) -> None:
+                 seed: int, policy: bytes, n_steps: int, threads: int = 1) -> None:
         import torch as th
         from stable_baselines3.common.env_util import make_vec_env
         from stable_baselines3.common.logger import Logger
@@ -110,6 +118,7 @@ class RolloutWorker:
 
         warnings.filterwarnings("ignore", message=".*swigvarlink.*")
         th.set_num_threads(threads)
+        policy_class, policy_kwargs = cloudpickle.loads(policy)
         venv = make_vec_env(env, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
         # An ACER that only collects: its collect_rollouts is the one the learner would run.
         self.collector = ACER(policy_class, venv, n_steps=n_steps, buffer_size=n_steps, replay_ratio=0.0,
@@ -141,7 +150,7 @@ class RolloutWorker:
         if weights is not None and version != self.version:
             self.set_weights(weights, version)
         started = time.perf_counter()
-        ends = _EpisodeEnds()
+        ends = _episode_ends_callback()
         ends.init_callback(self.collector)
         segments = self.collector.collect_rollouts(self.collector.env, ends)
         assert segments is not None  # (this callback never stops collection)
@@ -301,8 +310,9 @@ class RayRollouts:
         model = self._model
         seed = self.seed + 1000 * self._spawned
         self._spawned += 1
-        return self._actor_class.remote(self.env, self.env_kwargs, self.envs_per_worker, seed,
-                                        model.policy_class, model.policy_kwargs, model.n_steps)
+        policy = cloudpickle.dumps((model.policy_class, model.policy_kwargs))
+        return self._actor_class.remote(self.env, self.env_kwargs, self.envs_per_worker, seed, policy,
+                                        model.n_steps)
 
     def _submit(self, slot: int) -> None:
         self._in_flight[self._handles[slot].collect.remote(self._weights_ref, self.version)] = slot
