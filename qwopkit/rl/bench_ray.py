@@ -39,6 +39,13 @@ from .ray_rollouts import Collected
 ENV_ID = "qwopkit/QWOP-v0"
 
 
+def _load() -> str:
+    """The machine's load averages (1, 5, 15 min): the CPU is shared, and the figures say with how much."""
+    import os
+
+    return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _ray_init(args: argparse.Namespace, num_cpus: int) -> None:
     if not ray.is_initialized():
         ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level="WARNING",
@@ -142,9 +149,10 @@ def speed(args: argparse.Namespace) -> int:
 
     model = acer(2 * m)
     rate, updates = _timed_learn(model, args.seconds)
-    rows["no Ray, 1 process"] = {"envs": 2 * m, "steps_per_s": rate, "updates_per_s": updates / args.seconds}
-    print(f"ACER without Ray, {2 * m} envs: {rate:,.0f} steps/s, {updates / args.seconds:,.1f} updates/s",
-          flush=True)
+    rows["no Ray, 1 process"] = {"envs": 2 * m, "steps_per_s": rate, "updates_per_s": updates / args.seconds,
+                                 "load": _load()}
+    print(f"ACER without Ray, {2 * m} envs: {rate:,.0f} steps/s, {updates / args.seconds:,.1f} updates/s "
+          f"({_load()})", flush=True)
     for workers in (1, 2):
         model = acer(workers * m)
         with RayRollouts(f"qwopkit:{ENV_ID}", workers=workers, envs_per_worker=m, seed=0) as rollouts:
@@ -163,11 +171,11 @@ def speed(args: argparse.Namespace) -> int:
         name = f"Ray, {workers} worker{'s' if workers > 1 else ''} x {m} envs"
         rows[name] = {"envs": workers * m, "steps_per_s": rate, "updates_per_s": updates / args.seconds,
                       "learner_wait_share": waited / args.seconds, "lag_mean": float(lags.mean()),
-                      "lag_max": int(lags.max()), "worker_alone_steps_per_s": per_worker}
+                      "lag_max": int(lags.max()), "worker_alone_steps_per_s": per_worker, "load": _load()}
         print(f"{name}: {rate:,.0f} steps/s, {updates / args.seconds:,.1f} learner updates/s of "
               f"{workers * m} segments, learner waited {100 * waited / args.seconds:.0f}% of the time, "
               f"policy lag mean {lags.mean():.2f} (max {lags.max()}) versions; one worker alone collects "
-              f"{per_worker:,.0f} steps/s", flush=True)
+              f"{per_worker:,.0f} steps/s ({_load()})", flush=True)
     parts = _parts(args, acer, weight_bytes)
     write_json_atomic(Path(args.out) / "ray-speed.json", {"machine": _machine(), "seconds_each": args.seconds,
                                                           "rates": rows, "parts": parts})
@@ -176,10 +184,13 @@ def speed(args: argparse.Namespace) -> int:
 
 def _parts(args: argparse.Namespace, acer: Any, weight_bytes: int) -> dict[str, float]:
     """The model's inputs, each measured alone."""
+    from stable_baselines3.common.logger import Logger
+
     from .ray_rollouts import RolloutWorker
 
     m = args.envs_per_worker
     model = acer(8)
+    model.set_logger(Logger(folder=None, output_formats=[]))
     policy = ray.cloudpickle.dumps((model.policy_class, model.policy_kwargs))
     worker = ray.remote(num_cpus=1)(RolloutWorker).remote(f"qwopkit:{ENV_ID}", None, m, 0, policy,
                                                           model.n_steps)
@@ -293,11 +304,11 @@ def simulate(args: argparse.Namespace) -> int:
                 lags = np.array(list(rollouts.stats.lags)[-200:])
             offered = workers * m * n_steps / args.delay
             row = {"mode": mode, "workers": workers, "offered_steps_per_s": offered, "steps_per_s": rate,
-                   "updates_per_s": updates / args.seconds, "lag_mean": float(lags.mean())}
+                   "updates_per_s": updates / args.seconds, "lag_mean": float(lags.mean()), "load": _load()}
             rows.append(row)
             print(f"{mode:>6}, {workers:3d} light workers: offered {offered:9,.0f} steps/s, taken "
                   f"{rate:9,.0f} steps/s ({100 * rate / offered:3.0f}%), {updates / args.seconds:6.1f} "
-                  f"updates/s, lag mean {lags.mean():5.2f} versions", flush=True)
+                  f"updates/s, lag mean {lags.mean():5.2f} versions ({_load()})", flush=True)
     write_json_atomic(Path(args.out) / "ray-simulate.json", {"machine": _machine(), "delay": args.delay,
                                                              "envs_per_worker": m, "rows": rows})
     return 0

@@ -383,7 +383,8 @@ class RayRollouts:
             count += len(item.segments)
         model.logger.record("ray/workers_replaced", self.stats.replaced)
         model.logger.record("ray/policy_version", self.version)
-        batch = Segments.concatenate(parts) if len(parts) > 1 else parts[0]
+        # (a copy even of one part: Ray's arrays are read-only views of its object store)
+        batch = Segments.concatenate(parts)
         if len(batch) > model.n_envs:  # a worker's envs do not divide the learner's batch: keep the rest
             self._leftover = [_take(batch, slice(model.n_envs, None))]
             batch = _take(batch, slice(0, model.n_envs))
