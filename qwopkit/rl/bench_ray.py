@@ -123,14 +123,18 @@ def cartpole(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- speed on QWOP-v0
-def _timed_learn(model: Any, seconds: float) -> tuple[float, int]:
+def _timed_learn(model: Any, seconds: float) -> tuple[float, int, float]:
+    """(steps/s, updates, the learner process's CPU seconds per step) of `seconds` of learning. The
+    CPU time does not depend on how much of the shared machine the process got: 1 / it is the
+    steps/s a learner would take with a core of its own."""
     from .callbacks import WallClockLimit
 
     steps, updates = model.num_timesteps, model._n_updates
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     model.learn(10**9, callback=WallClockLimit(seconds), reset_num_timesteps=False)
-    elapsed = time.perf_counter() - started
-    return (model.num_timesteps - steps) / elapsed, int(model._n_updates - updates)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    done = model.num_timesteps - steps
+    return done / elapsed, int(model._n_updates - updates), cpu / max(done, 1)
 
 
 def speed(args: argparse.Namespace) -> int:
@@ -148,11 +152,12 @@ def speed(args: argparse.Namespace) -> int:
         return ACER("MlpPolicy", make_vec_env(ENV_ID, n_envs=n_envs, seed=0), seed=0)
 
     model = acer(2 * m)
-    rate, updates = _timed_learn(model, args.seconds)
+    rate, updates, cpu = _timed_learn(model, args.seconds)
     rows["no Ray, 1 process"] = {"envs": 2 * m, "steps_per_s": rate, "updates_per_s": updates / args.seconds,
-                                 "load": _load()}
-    print(f"ACER without Ray, {2 * m} envs: {rate:,.0f} steps/s, {updates / args.seconds:,.1f} updates/s "
-          f"({_load()})", flush=True)
+                                 "cpu_us_per_step": 1e6 * cpu, "load": _load()}
+    print(f"ACER without Ray, {2 * m} envs: {rate:,.0f} steps/s, {updates / args.seconds:,.1f} updates/s; "
+          f"{1e6 * cpu:.0f} us of CPU per step, so {1 / cpu:,.0f} steps/s on a core of its own ({_load()})",
+          flush=True)
     for workers in (1, 2):
         model = acer(workers * m)
         with RayRollouts(f"qwopkit:{ENV_ID}", workers=workers, envs_per_worker=m, seed=0) as rollouts:
@@ -160,22 +165,27 @@ def speed(args: argparse.Namespace) -> int:
             model.learn(2000)  # workers warm, replay past its start
             wait_before = rollouts.stats.wait_seconds
             arrivals_before = sum(rollouts.stats.arrivals.values())
-            rate, updates = _timed_learn(model, args.seconds)
+            rate, updates, cpu = _timed_learn(model, args.seconds)
             waited = rollouts.stats.wait_seconds - wait_before
             arrivals = sum(rollouts.stats.arrivals.values()) - arrivals_before
             lags = np.array(list(rollouts.stats.lags)[-arrivals:])
             # One worker alone: its collection time for m segments, measured inside it.
-            collect_seconds = [ray.get(rollouts._handles[0].collect.remote()).seconds for _ in range(20)]
+            alone = [ray.get(rollouts._handles[0].collect.remote()) for _ in range(20)]
             weight_bytes = rollouts.stats.weight_bytes
-        per_worker = m * model.n_steps / float(np.median(collect_seconds))
+        per_worker = m * model.n_steps / float(np.median([c.seconds for c in alone]))
+        per_worker_core = m * model.n_steps / float(np.median([c.cpu_seconds for c in alone]))
         name = f"Ray, {workers} worker{'s' if workers > 1 else ''} x {m} envs"
         rows[name] = {"envs": workers * m, "steps_per_s": rate, "updates_per_s": updates / args.seconds,
                       "learner_wait_share": waited / args.seconds, "lag_mean": float(lags.mean()),
-                      "lag_max": int(lags.max()), "worker_alone_steps_per_s": per_worker, "load": _load()}
+                      "lag_max": int(lags.max()), "worker_alone_steps_per_s": per_worker,
+                      "worker_steps_per_core_s": per_worker_core,
+                      "learner_cpu_us_per_step": 1e6 * cpu, "load": _load()}
         print(f"{name}: {rate:,.0f} steps/s, {updates / args.seconds:,.1f} learner updates/s of "
               f"{workers * m} segments, learner waited {100 * waited / args.seconds:.0f}% of the time, "
               f"policy lag mean {lags.mean():.2f} (max {lags.max()}) versions; one worker alone collects "
-              f"{per_worker:,.0f} steps/s ({_load()})", flush=True)
+              f"{per_worker:,.0f} steps/s ({per_worker_core:,.0f} per second of its CPU); the learner "
+              f"spent {1e6 * cpu:.0f} us of CPU per step "
+              f"({_load()})", flush=True)
     parts = _parts(args, acer, weight_bytes)
     write_json_atomic(Path(args.out) / "ray-speed.json", {"machine": _machine(), "seconds_each": args.seconds,
                                                           "rates": rows, "parts": parts})
@@ -183,7 +193,7 @@ def speed(args: argparse.Namespace) -> int:
 
 
 def _parts(args: argparse.Namespace, acer: Any, weight_bytes: int) -> dict[str, float]:
-    """The model's inputs, each measured alone."""
+    """The model's inputs, each measured alone (in CPU time: the machine is shared)."""
     from stable_baselines3.common.logger import Logger
 
     from .ray_rollouts import RolloutWorker
@@ -202,30 +212,30 @@ def _parts(args: argparse.Namespace, acer: Any, weight_bytes: int) -> dict[str, 
     final_share = seg.final_observations.nbytes / m / dense
     # Ray's fetch of one collection from the object store into the learner (same node: no network).
     refs = [ray.put(collected) for _ in range(50)]
-    started = time.perf_counter()
+    started = time.process_time()
     for ref in refs:
         ray.get(ref)
-    fetch = (time.perf_counter() - started) / 50 / m
+    fetch = (time.process_time() - started) / 50 / m
     from .ray_rollouts import acting_weights
 
     weights = acting_weights(model)
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(50):
         ray.put(weights)
-    publish = (time.perf_counter() - started) / 50
+    publish = (time.process_time() - started) / 50
     # The learner's update on a batch of B segments (on-policy and replay updates are the same work).
     batch = Segments.concatenate([seg] * (8 // m))
     for _ in range(5):
         model.train_on(batch)
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(40):
         model.train_on(batch)
-    update = (time.perf_counter() - started) / 40
+    update = (time.process_time() - started) / 40
     # Replay insertion of 8 segments.
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(200):
         model.replay_buffer.add(batch)
-    insert = (time.perf_counter() - started) / 200 / 8
+    insert = (time.process_time() - started) / 200 / 8
     steps = model.n_steps
     parts = {"wire_bytes_per_segment": wire, "dense_bytes_per_segment": dense, "final_obs_share": final_share,
              "wire_bytes_per_step": wire / steps, "weight_bytes": weight_bytes,
@@ -297,33 +307,36 @@ def simulate(args: argparse.Namespace) -> int:
                              cpus_per_worker=0, worker_class=LightWorker) as rollouts:
                 rollouts.start(model)
                 if mode == "ingest":
-                    rate, updates = _ingest(model, rollouts, args.seconds)
+                    rate, updates, cpu = _ingest(model, rollouts, args.seconds)
                 else:
                     model.learn(2000)
-                    rate, updates = _timed_learn(model, args.seconds)
+                    rate, updates, cpu = _timed_learn(model, args.seconds)
                 lags = np.array(list(rollouts.stats.lags)[-200:])
             offered = workers * m * n_steps / args.delay
             row = {"mode": mode, "workers": workers, "offered_steps_per_s": offered, "steps_per_s": rate,
-                   "updates_per_s": updates / args.seconds, "lag_mean": float(lags.mean()), "load": _load()}
+                   "updates_per_s": updates / args.seconds, "lag_mean": float(lags.mean()),
+                   "learner_cpu_us_per_step": 1e6 * cpu, "steps_per_learner_core_s": 1 / cpu, "load": _load()}
             rows.append(row)
             print(f"{mode:>6}, {workers:3d} light workers: offered {offered:9,.0f} steps/s, taken "
                   f"{rate:9,.0f} steps/s ({100 * rate / offered:3.0f}%), {updates / args.seconds:6.1f} "
-                  f"updates/s, lag mean {lags.mean():5.2f} versions ({_load()})", flush=True)
+                  f"updates/s, lag mean {lags.mean():5.2f} versions; learner CPU {1e6 * cpu:5.1f} us/step = "
+                  f"{1 / cpu:9,.0f} steps/s per learner core ({_load()})", flush=True)
     write_json_atomic(Path(args.out) / "ray-simulate.json", {"machine": _machine(), "delay": args.delay,
                                                              "envs_per_worker": m, "rows": rows})
     return 0
 
 
-def _ingest(model: Any, rollouts: Any, seconds: float) -> tuple[float, int]:
+def _ingest(model: Any, rollouts: Any, seconds: float) -> tuple[float, int, float]:
     """Take segments in (fetch, count, callbacks, replay insertion) without training on them."""
     from stable_baselines3.common.callbacks import CallbackList
 
     _, callback = model._setup_learn(10**9, CallbackList([]))
     steps = model.num_timesteps
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     while time.perf_counter() - started < seconds:
         model.replay_buffer.add(rollouts.collect(model, callback))
-    return (model.num_timesteps - steps) / (time.perf_counter() - started), 0
+    done = model.num_timesteps - steps
+    return done / (time.perf_counter() - started), 0, (time.process_time() - cpu) / max(done, 1)
 
 
 def main(argv: list[str] | None = None) -> int:
