@@ -124,15 +124,15 @@ def cartpole(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- speed on QWOP-v0
 def _timed_learn(model: Any, seconds: float) -> tuple[float, int, float]:
-    """(steps/s, updates, the learner process's CPU seconds per step) of `seconds` of learning. The
-    CPU time does not depend on how much of the shared machine the process got: 1 / it is the
-    steps/s a learner would take with a core of its own."""
+    """(steps/s, updates, the learner thread's CPU seconds per step) of `seconds` of learning. The
+    CPU time hardly depends on how much of the shared machine the process got: 1 / it is about the
+    steps/s a learner would take with a core of its own (Ray's background threads not counted)."""
     from .callbacks import WallClockLimit
 
     steps, updates = model.num_timesteps, model._n_updates
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), time.thread_time()
     model.learn(10**9, callback=WallClockLimit(seconds), reset_num_timesteps=False)
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu
     done = model.num_timesteps - steps
     return done / elapsed, int(model._n_updates - updates), cpu / max(done, 1)
 
@@ -193,7 +193,7 @@ def speed(args: argparse.Namespace) -> int:
 
 
 def _parts(args: argparse.Namespace, acer: Any, weight_bytes: int) -> dict[str, float]:
-    """The model's inputs, each measured alone (in CPU time: the machine is shared)."""
+    """The model's inputs, each measured alone (in this thread's CPU time: the machine is shared)."""
     from stable_baselines3.common.logger import Logger
 
     from .ray_rollouts import RolloutWorker
@@ -212,30 +212,30 @@ def _parts(args: argparse.Namespace, acer: Any, weight_bytes: int) -> dict[str, 
     final_share = seg.final_observations.nbytes / m / dense
     # Ray's fetch of one collection from the object store into the learner (same node: no network).
     refs = [ray.put(collected) for _ in range(50)]
-    started = time.process_time()
+    started = time.thread_time()
     for ref in refs:
         ray.get(ref)
-    fetch = (time.process_time() - started) / 50 / m
+    fetch = (time.thread_time() - started) / 50 / m
     from .ray_rollouts import acting_weights
 
     weights = acting_weights(model)
-    started = time.process_time()
+    started = time.thread_time()
     for _ in range(50):
         ray.put(weights)
-    publish = (time.process_time() - started) / 50
+    publish = (time.thread_time() - started) / 50
     # The learner's update on a batch of B segments (on-policy and replay updates are the same work).
     batch = Segments.concatenate([seg] * (8 // m))
     for _ in range(5):
         model.train_on(batch)
-    started = time.process_time()
+    started = time.thread_time()
     for _ in range(40):
         model.train_on(batch)
-    update = (time.process_time() - started) / 40
+    update = (time.thread_time() - started) / 40
     # Replay insertion of 8 segments.
-    started = time.process_time()
+    started = time.thread_time()
     for _ in range(200):
         model.replay_buffer.add(batch)
-    insert = (time.process_time() - started) / 200 / 8
+    insert = (time.thread_time() - started) / 200 / 8
     steps = model.n_steps
     parts = {"wire_bytes_per_segment": wire, "dense_bytes_per_segment": dense, "final_obs_share": final_share,
              "wire_bytes_per_step": wire / steps, "weight_bytes": weight_bytes,
@@ -332,11 +332,11 @@ def _ingest(model: Any, rollouts: Any, seconds: float) -> tuple[float, int, floa
 
     _, callback = model._setup_learn(10**9, CallbackList([]))
     steps = model.num_timesteps
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), time.thread_time()
     while time.perf_counter() - started < seconds:
         model.replay_buffer.add(rollouts.collect(model, callback))
     done = model.num_timesteps - steps
-    return done / (time.perf_counter() - started), 0, (time.process_time() - cpu) / max(done, 1)
+    return done / (time.perf_counter() - started), 0, (time.thread_time() - cpu) / max(done, 1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,7 +74,7 @@ class Collected:
     version: int  # the policy version (refresh count) the segments were collected with
     worker: int  # the slot of the worker that collected them
     seconds: float  # time the worker spent collecting them
-    cpu_seconds: float = 0.0  # CPU time it spent (a worker with a core to itself takes about this long)
+    cpu_seconds: float = 0.0  # CPU time of its thread (a worker with a core to itself takes about this)
 
 
 def _episode_ends_callback() -> BaseCallback:
@@ -150,13 +150,13 @@ class RolloutWorker:
         behind a worker that is slow or stalled."""
         if weights is not None and version != self.version:
             self.set_weights(weights, version)
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu = time.perf_counter(), time.thread_time()
         ends = _episode_ends_callback()
         ends.init_callback(self.collector)
         segments = self.collector.collect_rollouts(self.collector.env, ends)
         assert segments is not None  # (this callback never stops collection)
         return Collected(segments, ends.ends, self.version, self.slot, time.perf_counter() - started,
-                         time.process_time() - cpu)
+                         time.thread_time() - cpu)
 
 
 def acting_weights(model: Any) -> dict[str, np.ndarray]:
