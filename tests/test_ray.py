@@ -30,6 +30,7 @@ from stable_baselines3.common.logger import configure  # noqa: E402
 from torch import nn  # noqa: E402
 
 from qwopkit.rl.acer import ACER  # noqa: E402
+from qwopkit.rl.buffers import Segments  # noqa: E402
 from qwopkit.rl.ray_rollouts import RayRollouts, RolloutWorker, acting_weights  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
@@ -212,7 +213,7 @@ def test_a_worker_keeps_the_mu_and_version_of_the_policy_it_acted_with(local_ray
             infos = [info for *_, info in got.episode_infos]
             assert all("episode" in info and "terminal_observation" not in info for info in infos)
             assert np.array_equal(seg.terminations, seg.dones)
-            model.train_on(seg)  # the learner moves on: the next weights differ
+            model.train_on(Segments.concatenate([seg]))  # (a writable copy) the learner moves on
     finally:
         ray.kill(worker)
 
