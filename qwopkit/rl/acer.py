@@ -197,6 +197,7 @@ class ACER(BaseAlgorithm):
         self.demo_mu = demo_mu
         self.schedule = PhaseSchedule.parse(schedule) if isinstance(schedule, str) else schedule
         self.replay_buffer: SegmentReplayBuffer | None = None
+        self.segment_source: Any = None  # see set_segment_source
         if _init_setup_model:
             self._setup_model()
 
@@ -268,8 +269,15 @@ class ACER(BaseAlgorithm):
         """Give (or take away) the demonstrations a `demos` phase injects (they are not saved in zips)."""
         self.demos = demos
 
+    def set_segment_source(self, source: Any) -> None:
+        """Train on segments collected elsewhere (rl/ray_rollouts.py: Ray workers): each iteration of
+        `learn` takes `source.collect(self, callback)` (n_envs segments, stepping the callbacks and
+        num_timesteps for them; None if a callback stopped training) in place of collect_rollouts on
+        self.env. None collects from self.env again. The source is not saved in zips."""
+        self.segment_source = source
+
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "demos", "_live_params", "_polyak_pairs"]
+        return [*super()._excluded_save_params(), "demos", "_live_params", "_polyak_pairs", "segment_source"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.optimizer"], []
@@ -483,7 +491,10 @@ class ACER(BaseAlgorithm):
             # The phase of the steps about to be collected (a schedule that needs demonstrations
             # and has none fails here, before the first step).
             inject = self.injecting_demos()
-            segments = self.collect_rollouts(self.env, callback)
+            if self.segment_source is None:
+                segments = self.collect_rollouts(self.env, callback)
+            else:
+                segments = self.segment_source.collect(self, callback)
             if segments is None:
                 break
             iteration += 1

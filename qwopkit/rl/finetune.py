@@ -13,6 +13,8 @@ A run folder holds `run.json` (the configuration, written first), `checkpoints/`
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,6 +52,9 @@ class FinetuneConfig:
         "scratch" (random weights).
     :param schedule: phases, e.g. "self:2M,demos:1M,self:2M" (rl/schedules.py).
     :param minutes: stop after this much wall-clock time (None: when the schedule ends).
+    :param ray: collect on Ray workers ("local": a Ray on this machine; else a cluster's address);
+        then the learner's batch is `workers` x `envs_per_worker` environments (not `n_envs`) and
+        their policy is refreshed every `sync_every` updates.
     :param acer: ACER's keyword arguments (its defaults where absent).
     """
 
@@ -69,6 +74,10 @@ class FinetuneConfig:
     checkpoint_every: int = 100_000
     minutes: float | None = None
     threads: int = 1
+    ray: str | None = None  # rollouts on Ray: "local" or a cluster's address (rl/ray_rollouts.py)
+    workers: int = 2
+    envs_per_worker: int = 4
+    sync_every: int = 1
     acer: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -87,11 +96,13 @@ class FinetuneResult:
 
 
 def make_env(config: FinetuneConfig) -> VecEnv:
-    """The training environments: `n_envs` copies of QWOP-v0 in one process or in subprocesses."""
-    subproc = config.vec_env == "subproc"
+    """The training environments: `n_envs` copies of QWOP-v0 in one process or in subprocesses
+    (with Ray, the learner's copies of the workers' environments, which it never steps)."""
+    subproc = config.vec_env == "subproc" and config.ray is None
     # Subprocesses import qwopkit (which registers the id) through the "module:id" form.
     env_id = f"qwopkit:{ENV_ID}" if subproc else ENV_ID
-    return make_vec_env(env_id, n_envs=config.n_envs, seed=config.seed,
+    n_envs = config.workers * config.envs_per_worker if config.ray is not None else config.n_envs
+    return make_vec_env(env_id, n_envs=n_envs, seed=config.seed,
                         vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv,
                         env_kwargs={"time_limit": config.time_limit})
 
@@ -140,11 +151,19 @@ def check_config(config: FinetuneConfig) -> None:
               ("demo_mu", config.demo_mu in ("dataset", "policy")), ("eval_every", config.eval_every >= 1),
               ("eval_episodes", config.eval_episodes >= 1),
               ("checkpoint_every", config.checkpoint_every >= 1),
-              ("minutes", config.minutes is None or config.minutes > 0), ("threads", config.threads >= 1))
+              ("minutes", config.minutes is None or config.minutes > 0), ("threads", config.threads >= 1),
+              ("workers", config.workers >= 1), ("envs_per_worker", config.envs_per_worker >= 1),
+              ("sync_every", config.sync_every >= 1))
     for name, ok in checks:
         if not ok:
             raise ParameterError(name, f"bad value {getattr(config, name)!r}")
     ACER.check_arguments(**config.acer)
+    if config.ray is not None:
+        if importlib.util.find_spec("ray") is None:
+            raise ParameterError("ray", "needs the ray package: pip install 'qwopkit[ray]'")
+        from .ray_rollouts import check_address
+
+        check_address(config.ray)
 
 
 def run_finetune(config: FinetuneConfig, *, log: Any = print) -> FinetuneResult:
@@ -201,6 +220,19 @@ def resume_finetune(folder: str | Path, *, log: Any = print) -> FinetuneResult:
     return _train(model, config, out, progress=progress, evals=checkpoint.state.get("evals", {}), log=log)
 
 
+def _rollouts(config: FinetuneConfig, model: ACER, log: Any) -> Any:
+    """With `ray`, the Ray workers the model learns from while this context lasts (rl/ray_rollouts.py)."""
+    if config.ray is None:
+        return contextlib.nullcontext()
+    from .ray_rollouts import RayRollouts
+
+    rollouts = RayRollouts(f"qwopkit:{ENV_ID}", workers=config.workers,
+                           envs_per_worker=config.envs_per_worker, sync_every=config.sync_every,
+                           env_kwargs={"time_limit": config.time_limit}, seed=config.seed,
+                           address=config.ray, log=log)
+    return rollouts.start(model)
+
+
 def _train(model: ACER, config: FinetuneConfig, out: Path, *, progress: RunProgressCallback,
            evals: dict[str, Any] | None, log: Any) -> FinetuneResult:
     from .schedules import PhaseSchedule
@@ -222,10 +254,13 @@ def _train(model: ACER, config: FinetuneConfig, out: Path, *, progress: RunProgr
         if remaining <= 0:
             log("the wall-clock budget was already spent")
         callbacks.append(WallClockLimit(max(remaining, 1e-3)))
-    log(f"training: {config.schedule} ({total:,} steps), {config.n_envs} envs"
+    envs = (f"{config.workers} Ray workers x {config.envs_per_worker} envs" if config.ray is not None
+            else f"{config.n_envs} envs")
+    log(f"training: {config.schedule} ({total:,} steps), {envs}"
         + (f", at most {config.minutes:g} min" if config.minutes else ""))
-    model.learn(total - model.num_timesteps, callback=callbacks, reset_num_timesteps=not resumed,
-                log_interval=50)
+    with _rollouts(config, model, log):
+        model.learn(total - model.num_timesteps, callback=callbacks, reset_num_timesteps=not resumed,
+                    log_interval=50)
     model_path = out / "model.zip"
     with atomic_write(model_path) as tmp:
         model.save(tmp)

@@ -3,10 +3,12 @@
     qwop-finetune --demos data/*.h5 [--init bc|scratch|MODEL] [--schedule "self:2M,demos:1M,self:2M"]
                   [--out runs/NAME] [--minutes M] [--n-envs 8] [--seed 0] [ACER's options]
     qwop-finetune --resume runs/NAME
+    qwop-finetune ... --ray [ADDRESS] [--workers 2] [--envs-per-worker 4] [--sync-every 1]
 
 With `--demos` and no `--init`, the demonstrations are cloned first (qwop-pretrain's trainer,
 into the run folder's bc.zip) and ACER starts from the clone; `--init scratch` starts from random
-weights, `--init MODEL` from a zip. The run folder (rl/finetune.py) gets run.json, checkpoints,
+weights, `--init MODEL` from a zip. With `--ray`, rollout workers on Ray collect the segments
+(rl/ray_rollouts.py, docs/ray.md). The run folder (rl/finetune.py) gets run.json, checkpoints,
 logs (CSV and TensorBoard), and at the end model.zip, report.json and curves.png. Errors a
 user can cause are one line, `qwop-finetune: error: <file or flag>: <what>`, exit status 1, and
 nothing already written is touched.
@@ -38,7 +40,8 @@ CONFIG_FLAGS = {
     "eval_every": "--eval-every", "eval_episodes": "--eval-episodes",
     "checkpoint_every": "--checkpoint-every",
     "minutes": "--minutes", "threads": "--threads", "demos": "--demos", "out": "--out",
-    "folder": "--resume",
+    "folder": "--resume", "ray": "--ray", "workers": "--workers", "envs_per_worker": "--envs-per-worker",
+    "sync_every": "--sync-every",
     **ACER_FLAGS,
 }
 
@@ -77,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="environment steps between checkpoints")
     run.add_argument("--threads", type=int, default=1,
                      help="torch threads (one is fastest for this network on a small machine)")
+    dist = p.add_argument_group("rollouts on Ray (pip install 'qwopkit[ray]'; docs/ray.md)")
+    dist.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                      help="collect on Ray workers: alone, a Ray started on this machine; with an address "
+                           "(auto, HOST:PORT, ray://HOST:10001), that cluster's")
+    dist.add_argument("--workers", type=int, default=2, help="rollout workers (Ray actors) with --ray")
+    dist.add_argument("--envs-per-worker", type=int, default=4,
+                      help="environments per worker with --ray (the learner's batch: workers x this, "
+                           "in place of --n-envs)")
+    dist.add_argument("--sync-every", type=int, default=1,
+                      help="learner updates between refreshes of the workers' policy with --ray")
     acer = p.add_argument_group("ACER (defaults: SB2's)")
     acer.add_argument("--n-steps", type=int, default=20, help="steps per segment and environment")
     acer.add_argument("--gamma", type=float, default=0.99, help="discount factor")
@@ -114,6 +127,7 @@ def config_from_args(args: argparse.Namespace):
         time_limit=args.time_limit, demo_rate=args.demo_rate, demo_mu=args.demo_mu,
         eval_every=args.eval_every, eval_episodes=args.eval_episodes,
         checkpoint_every=args.checkpoint_every, minutes=args.minutes, threads=args.threads,
+        ray=args.ray, workers=args.workers, envs_per_worker=args.envs_per_worker, sync_every=args.sync_every,
         acer={"n_steps": args.n_steps, "gamma": args.gamma, "learning_rate": args.lr,
               "lr_decay": args.lr_decay, "q_coef": args.q_coef, "ent_coef": args.ent_coef,
               "max_grad_norm": args.max_grad_norm, "buffer_size": args.buffer_size,
