@@ -227,7 +227,8 @@ def summary(args: argparse.Namespace) -> int:
         return 1
     minutes = max(r["config"]["minutes"] for r in reports.values())
     plot_curves({r["algorithm"]: r for r in reports.values()}, out / "qwop-learning.png",
-                title=f"QWOP-v0, {minutes:g} min each, seed {next(iter(reports.values()))['config']['seed']}")
+                title=f"QWOP-v0, {minutes:g} min each, seed {next(iter(reports.values()))['config']['seed']} "
+                      f"({_machine()})")
     marks = [m for m in (1, 2, 5, 10, 15, 20, 30, 60) if m <= minutes]
     print(f"\n{'run':<55} {'steps':>10} {'steps/s':>8} {'first finish':>22} "
           + " ".join(f"{f'best@{m}min':>11}" for m in marks) + f" {'last eval':>16}")
