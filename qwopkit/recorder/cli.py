@@ -94,7 +94,8 @@ def _session(args: argparse.Namespace) -> int:
 
     recorder = RunRecorder(args.out, args.player, args.session, frame_skip=args.frame_skip,
                            seed=args.seed, time_limit=int(round(args.time_limit * UPDATES_PER_SECOND)),
-                           drop_aborted=args.drop_aborted, first_run=1)
+                           drop_aborted=args.drop_aborted, first_run=1,
+                           on_written=lambda line: print(f"{PROG}: {line}", flush=True))
     for path in recorder.removed:
         print(f"qwop-record: removed {path} (a run cut short by an earlier crash)", flush=True)
     host = GameHost(port=args.port, seed=args.seed, page_input=args.keys == "page")
@@ -122,8 +123,12 @@ def _session(args: argparse.Namespace) -> int:
         if args.bot:
             bot = BotKeyboard(host, args.program).start()
         who = f"bot {args.bot}" if args.bot else args.player
+        if not args.headless:
+            ends = "Esc or closing the window ends"
+        else:  # no window to close; Esc reaches the session only through the global listener
+            ends = "Esc or Ctrl-C ends" if args.keys == "pynput" else "Ctrl-C ends"
         print(f"qwop-record: recording {who} into {args.out}/ (session {args.session}); "
-              f"R restarts, Esc or closing the window ends", flush=True)
+              f"R restarts, {ends}", flush=True)
         complete = _record(recorder, host, ticks, driver, args.episodes)
     except KeyboardInterrupt:
         pass

@@ -17,6 +17,8 @@ UPDATES_PER_SECOND = 30  # the original's fixed real-time loop; HUD time = updat
 UNITS_PER_METRE = 10.0
 FINISH_X = 1000.0  # a foot touching the ground past this ends the run as a finish (100 m)
 SAND_PIT_X = 989.0  # past this the original shows the jump into the sand pit (cosmetic only)
+# Printed beside distances of finished runs, which read just under 100 m.
+DISTANCE_NOTE = "distance is the torso's; a run finishes when a foot lands past 100 m"
 
 # Collision filtering: runner parts never collide with each other.
 RUNNER_CATEGORY = 0x0002
