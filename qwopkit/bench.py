@@ -125,14 +125,29 @@ def bench_fidelity() -> None:
     report(folder)
 
 
+WHAT = {"env": "engine updates/s and environment actions/s, against BipedalWalker-v3",
+        "fidelity": "closeness to the original game's recordings (needs the seed's files)",
+        "record": "the real-time recording loop: update timing and key latency (needs X)",
+        "dataset": "the dataset library: indexing 2,000 files and loading 1M transitions",
+        "app": "the app's overview on 2,000 episodes, in the script and in a real browser"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .console import HelpFormatter
+
+    parser = argparse.ArgumentParser(prog="qwop-bench", formatter_class=HelpFormatter,
+                                     description="Print benchmark figures (docs/benchmarks.md keeps the "
+                                     "latest): " + "; ".join(f"{k}: {v}" for k, v in WHAT.items()) + ".")
+    parser.add_argument("what", choices=list(WHAT), help="which benchmark to run")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="length of each measurement (default: env 5, record 20)")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     from .console import run_console
 
-    parser = argparse.ArgumentParser(prog="qwop-bench", description="Print benchmark figures.")
-    parser.add_argument("what", choices=["env", "fidelity", "record", "dataset", "app"],
-                        help="which benchmark to run")
-    parser.add_argument("--seconds", type=float, default=None,
-                        help="length of each measurement (env: 5, record: 20)")
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.what == "record" and not os.environ.get("DISPLAY"):
         parser.error("record: needs an X display for the key listener (set DISPLAY; Xvfb works)")

@@ -16,7 +16,7 @@ import sys
 import time
 
 from .adapter.openqwop.bots import BOTS, get_bot, play
-from .console import run_console
+from .console import HelpFormatter, run_console
 from .errors import InputError
 
 PROG = "qwop-run"
@@ -24,7 +24,8 @@ PROG = "qwop-run"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description="The main job: a scripted 100 m run, "
-                                     "then clone the bundled recordings and evaluate the clone.")
+                                     "then clone the bundled recordings and evaluate the clone.",
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--bot", default="stride", help=f"scripted player ({', '.join(sorted(BOTS))})")
     parser.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS",
                         help="HUD seconds before the bot's run counts as a timeout (default 300)")

@@ -147,11 +147,10 @@ def test_load_policy_refuses_what_is_not_a_model(case: str, tmp_path: Path) -> N
         code, _, err = _run([str(path), "--episodes", "1"])
         assert code == 1 and err.count("\n") == 1 and "observation space" in err and str(path) in err
         return
-    if case != "wrong-spaces":
-        with pytest.raises(ModelFileError, match=str(path)):
-            load_policy(path)
-        code, _, err = _run([str(path)])
-        assert code == 1 and err.startswith(f"qwop-eval: error: {path}: ") and err.count("\n") == 1
+    with pytest.raises(ModelFileError, match=str(path)):
+        load_policy(path)
+    code, _, err = _run([str(path)])
+    assert code == 1 and err.startswith(f"qwop-eval: error: {path}: ") and err.count("\n") == 1
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -208,13 +207,36 @@ def test_replayed_states_are_the_evaluated_run() -> None:
 
 def test_qwop_eval_reports_and_writes_json(tmp_path: Path) -> None:
     model = save_policy(fixed_policy("O"), tmp_path / "o.zip")
-    args = [str(model), "--episodes", "2", "--deterministic", "--json", str(tmp_path / "r.json")]
+    args = [str(model), "--episodes", "2", "--json", str(tmp_path / "r.json")]
     code, out, err = _run(args)
     assert code == 0, err
     assert "finish rate" in out and "falls" in out
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["summary"]["falls"] == 2 and len(result["runs"]) == 2
     assert result["runs"][0]["outcome"] == "fell"
+    assert "distance is the torso's" not in out  # said only beside finished runs
+
+
+def test_qwop_eval_deterministic_plays_one_run_and_says_why(tmp_path: Path) -> None:
+    model = save_policy(fixed_policy("O"), tmp_path / "o.zip")
+    json_file = tmp_path / "r.json"
+    code, out, err = _run([str(model), "--episodes", "3", "--deterministic", "--json", str(json_file)])
+    assert code == 0, err
+    assert "qwop-eval: --deterministic runs are all the same run (the game has no randomness): playing 1, " \
+           "not 3" in out
+    assert len(json.loads(json_file.read_text())["runs"]) == 1
+
+
+def test_qwop_eval_explains_the_distance_of_a_finished_run(capsys) -> None:
+    from rich.console import Console
+
+    from qwopkit.rl.eval_cli import print_report
+
+    finished = EpisodeResult("finished", 99.4, 48.0, 480, 1440, np.zeros(480, np.uint8))
+    print_report(EvalReport([finished], True, 0), Console(width=120))
+    out = capsys.readouterr().out
+    assert "99.4 m" in out
+    assert "distance is the torso's; a run finishes when a foot lands past 100 m" in out
 
 
 @pytest.mark.parametrize("args,where", [(["--episodes", "0"], "--episodes"),

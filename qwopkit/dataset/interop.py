@@ -120,7 +120,18 @@ def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path:
 
 
 # ----------------------------------------------------------------------------- SB2 .npz import
+ZIP_MAGIC = b"PK\x03\x04"  # an .npz is a zip archive of .npy files
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    with open(path, "rb") as f:  # a missing file or a folder: the OSError names it
+        magic = f.read(8)
+    if magic == HDF5_MAGIC:
+        raise EpisodeError(path, "an HDF5 file, not an .npz (episode files need no import: "
+                                 "qwop-data and the learners read them as they are)")
+    if not magic.startswith(ZIP_MAGIC):
+        raise EpisodeError(path, "not an .npz file (an SB2 expert file is a zip archive of arrays)")
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in NPZ_KEYS if k not in data.files]
