@@ -14,7 +14,8 @@ Whatever a user can cause ends as one line on stderr and an exit status, never a
 InputWarnings (a bad file skipped among many) print as `<prog>: warning: <message>`.
 Anything else is a bug and keeps its traceback.
 
-Every command's `--help` uses `HelpFormatter`: each option's help ends with its default.
+Every command's `--help` uses `HelpFormatter`: each option's help ends with its default; every
+table a command prints goes through `output_console()`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,12 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from .errors import ExistsError, InputError, InputWarning, ParameterError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -38,6 +43,15 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if "(default" in (action.help or ""):  # the help says it in words
             return action.help
         return super()._get_help_string(action)
+
+
+def output_console(width_when_piped: int = 160) -> Console:
+    """The rich console for a command's output: no guessed highlighting (it coloured the digits
+    inside file names), and wide when piped, so that tables are not squeezed in logs."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(width=width_when_piped, highlight=False)
 
 
 def print_warnings_as_lines(prog: str) -> None:

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qwopkit.atomic import clean_leftovers
-from qwopkit.console import HelpFormatter, run_console
+from qwopkit.console import HelpFormatter, output_console, run_console
 
 from .attributes import ATTRIBUTES
 from .episodes import EpisodeFile, ExtraCheck
@@ -54,8 +54,7 @@ class Tools:
 
 def _out() -> Console:
     # A wide console when piped, so that tables are not squeezed to 80 columns in logs.
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
+    return output_console(width_when_piped=200)
 
 
 # ----------------------------------------------------------------------------- commands

@@ -16,10 +16,9 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from rich.console import Console
 from rich.table import Table
 
-from qwopkit.console import HelpFormatter, run_console
+from qwopkit.console import HelpFormatter, output_console, run_console
 from qwopkit.dataset import build_index
 
 from .bc import BCConfig, cross_entropy, load_demos, train_bc
@@ -44,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(args: argparse.Namespace) -> int:
     from qwopkit.rl.evaluate import evaluate
 
-    console = Console() if Console().is_terminal else Console(width=160)
+    console = output_console()
     index = build_index(args.demos)
     kept = index[index["kept"]]
     table = Table(title="demonstrations cloned (kept episodes)")

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from qwopkit.adapter.openqwop.physics import DISTANCE_NOTE
 from qwopkit.atomic import write_text_atomic
-from qwopkit.console import HelpFormatter, run_console
+from qwopkit.console import HelpFormatter, output_console, run_console
 from qwopkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         episodes = 1
     report = evaluate(policy, episodes, deterministic=args.deterministic, seed=args.seed,
                       time_limit=args.time_limit, progress=True)
-    console = Console(highlight=False) if Console().is_terminal else Console(width=160, highlight=False)
+    console = output_console()
     console.print(f"model {args.model}")
     print_report(report, console)
     if args.json:
