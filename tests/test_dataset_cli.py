@@ -16,8 +16,8 @@ from qwopkit.dataset import read_episode, read_splits, write_episode
 from qwopkit.testing import engine_episode, random_keys
 
 
-def qwop_data(*args, cwd, ok=True):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+def qwop_data(*args, cwd, ok=True, env=None):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning", **(env or {})}
     r = subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", *map(str, args)], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=120)
     assert "Traceback" not in r.stderr, r.stderr
@@ -84,8 +84,11 @@ def test_split_merge_and_estimate_mu(data, tmp_path):
     out = tmp_path / "merged"
     r = qwop_data("merge", "data", "--out", out, cwd=data)
     assert r.stdout.startswith("6 copied, 0 already there, 0 not merged")
-    r = qwop_data("estimate-mu", out, "--method", "bc-crossfit", "--k", "3", cwd=data)
+    r = qwop_data("estimate-mu", out, "--method", "bc-crossfit", "--k", "3", cwd=data,
+                  env={"QWOPKIT_PROGRESS_SECONDS": "0.2"})
     assert "written to 6 episode(s)" in r.stdout
+    # Not a terminal: plain progress lines on stderr while the folds train.
+    assert "bc-crossfit folds: 0/3 after 0 s" in r.stderr and "bc-crossfit folds: 3/3 after" in r.stderr
     ep = read_episode(next(out.glob("*.h5")))
     assert ep.meta["mu_method"] == "bc-crossfit" and ep.meta["mu_params"]["k"] == 3
 

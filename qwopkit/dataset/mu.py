@@ -177,7 +177,7 @@ def estimate_mu(specs: PathSpec, method: str = "bc-crossfit", *, eps: float = DE
         smoothed_mu(np.zeros(0, np.int64), eps)  # refuse a bad eps before reading anything
     paths: list[Path] = []
     data: list[tuple[np.ndarray, np.ndarray]] = []
-    for ep in iter_episodes(specs, marks=False, deep=True):
+    for ep in track(iter_episodes(specs, marks=False, deep=True), "reading episodes", enabled=progress):
         paths.append(ep.path)
         data.append((ep.read("observations")[:-1], ep.read("actions")))
 
