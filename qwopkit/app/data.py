@@ -34,6 +34,7 @@ from qwopkit.dataset import (
     read_splits,
     split_members,
 )
+from qwopkit.dataset.attributes import episode_source
 
 from .folder import DataFolder, Entry
 
@@ -63,9 +64,7 @@ class Index:
 
 def source_of(player: str, imported: bool) -> str:
     """"imported" (from the seed's files), "bot" (a scripted player: bot-NAME) or "recorded"."""
-    if imported:
-        return "imported"
-    return "bot" if player.startswith(("bot-", "bot:")) else "recorded"
+    return episode_source(player, imported)
 
 
 def load_index(folder: DataFolder) -> Index:
