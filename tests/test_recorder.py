@@ -74,6 +74,24 @@ def test_a_finished_run_says_whose_distance_it_is(tmp_path):
     assert [plural(n, "run") for n in (0, 1, 2)] == ["0 runs", "1 run", "2 runs"]
 
 
+def test_a_decision_takes_the_keys_held_longest_and_ties_go_to_the_first_held():
+    from qwopkit.adapter.features import ACTION_NAMES
+    from qwopkit.adapter.openqwop import run_keys
+    from qwopkit.recorder.decisions import episode_from_updates
+
+    def actions(keys: list[int], frame_skip: int) -> list[str]:
+        episode = episode_from_updates(run_keys(keys), keys, player="p", session="s", episode_index=0,
+                                       frame_skip=frame_skip, outcome="timeout")
+        return [ACTION_NAMES[a] for a in episode.actions]
+
+    assert actions([Q, W, W, O, O, P], 3) == ["W", "O"]  # held longest
+    assert actions([Q, Q, W, W, W, W, Q, Q], 4) == ["Q", "W"]  # a tie: Q was held first
+    assert actions([W, W, Q, Q], 4) == ["W"]  # the same tie, the other way round
+    assert actions([O, P, Q | P], 3) == ["O"]  # three-way tie: the first
+    assert actions([Q | W, Q, P, P, O], 3) == ["QW", "P"]  # ties; the last decision is short (P, O)
+    assert actions([O | P, O | P, O], 3) == ["OP"]
+
+
 def test_time_limit_writes_a_timeout_and_asks_for_a_restart(tmp_path):
     recorder = RunRecorder(tmp_path, "ann", "s1", time_limit=30)
     results = [recorder.on_tick(t) for t in ticks_of(1, [0] * 100)]

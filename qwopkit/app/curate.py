@@ -164,7 +164,10 @@ def _make_split(folder: DataFolder, names: list[str]) -> None:
 
     split = state.attempt(f"split {name!r}", make)
     if split is not None:
-        state.flash("success", f"Split {name!r}: {len(split['train'])} train, {len(split['valid'])} valid")
+        left_out = len(split.get("excluded", []))
+        extra = f"; {left_out} excluded episode(s) left out of both parts" if left_out else ""
+        state.flash("success",
+                    f"Split {name!r}: {len(split['train'])} train, {len(split['valid'])} valid{extra}")
 
 
 def _export(folder: DataFolder, names: list[str]) -> None:
