@@ -33,6 +33,10 @@ tempfile.tempdir = None  # tempfile reads TMPDIR again
 _ENDS_WITH_US = ("from multiprocessing.forkserver import", "from multiprocessing.resource_tracker import")
 
 
+# multiprocessing's own temporary folder (SubprocVecEnv's forkserver): removed when we exit.
+_OURS_UNTIL_EXIT = ("pymp-",)
+
+
 def marked_processes(mark: str) -> list[psutil.Process]:
     """Live processes (zombies excluded) whose SESSION_MARK starts with `mark` (a test can mark
     its own processes with the session's mark and a suffix), except this process and the
@@ -97,8 +101,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         problems.append(f"process left running: {describe(proc)}")
         proc.kill()
     for name in entries(SESSION_TMP):
+        if name.startswith(_OURS_UNTIL_EXIT):
+            continue
         problems.append(f"left in the temporary folder: {name}")
-    shutil.rmtree(SESSION_TMP, ignore_errors=True)
+        path = SESSION_TMP / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if entries(SESSION_TMP):
+        # multiprocessing removes its folder at exit (priority -100); the session's goes after it.
+        import multiprocessing.util
+
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(SESSION_TMP,),
+                                      kwargs={"ignore_errors": True}, exitpriority=-101)
+    else:
+        SESSION_TMP.rmdir()
     if problems:
         text = "the tests left things behind:\n  " + "\n  ".join(problems)
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
