@@ -88,8 +88,8 @@ def box2d_step_share(actions: int = 20_000) -> float:
     profiler = cProfile.Profile()
     profiler.runcall(_random_steps, env, actions)
     env.close()
-    own_time = sum(entry[2] for (_, _, name), entry in pstats.Stats(profiler).stats.items()
-                   if name.endswith("b2World_Step>"))
+    table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # (file, line, name) -> timings
+    own_time = sum(entry[2] for (_, _, name), entry in table.items() if name.endswith("b2World_Step>"))
     return own_time / actions * 1e6
 
 

@@ -73,9 +73,15 @@ def drain(q: queue.Queue[Tick]) -> list[Tick]:
 
 def wait_updates(host: GameHost, n: int, timeout: float = 10.0) -> None:
     """Let the host run `n` more updates (measured in game updates, not wall time)."""
-    start = host.latest().update
+
+    def latest() -> int:
+        tick = host.latest()
+        assert tick is not None  # the host has started
+        return tick.update
+
+    start = latest()
     deadline = time.monotonic() + timeout
-    while host.latest().update < start + n:
+    while latest() < start + n:
         assert time.monotonic() < deadline, f"host did not reach {n} more updates in {timeout} s"
         time.sleep(0.01)
 

@@ -58,8 +58,9 @@ def problems(name: str, parser: argparse.ArgumentParser) -> list[str]:
     out = []
     if not (parser.description or "").strip():
         out.append(f"{name}: no description")
-    if not issubclass(parser.formatter_class, argparse.ArgumentDefaultsHelpFormatter):
-        out.append(f"{name}: defaults are not shown (formatter {parser.formatter_class.__name__})")
+    formatter = parser.formatter_class(prog=parser.prog)
+    if not isinstance(formatter, argparse.ArgumentDefaultsHelpFormatter):
+        out.append(f"{name}: defaults are not shown (formatter {type(formatter).__name__})")
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction | argparse._VersionAction):
             continue

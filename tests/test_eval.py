@@ -74,11 +74,13 @@ def test_input_standardisation_is_part_of_the_weights(tmp_path: Path) -> None:
     scale = np.full(71, 2.0)
     scale[0] = 0.0  # a constant column (the torso's relative x) is left unscaled
     policy.set_normalization(np.full(71, 3.0), scale)
-    assert policy.obs_scale[0] == 1.0
+    assert isinstance(policy.obs_scale, th.Tensor) and policy.obs_scale[0] == 1.0
     after = policy(th.as_tensor(obs))[0]
     assert not th.allclose(before, after)
     loaded = load_policy(save_policy(policy, tmp_path / "p.zip"))
-    assert th.equal(loaded.obs_mean, policy.obs_mean) and th.equal(loaded.obs_scale, policy.obs_scale)
+    for name in ("obs_mean", "obs_scale"):  # buffers of the network, saved with its weights
+        a, b = getattr(loaded, name), getattr(policy, name)
+        assert isinstance(a, th.Tensor) and isinstance(b, th.Tensor) and th.equal(a, b)
     assert th.allclose(loaded(th.as_tensor(obs))[0], after)
 
 
@@ -112,6 +114,7 @@ class _OffPolicyProbe(OffPolicyAlgorithm):
             self._setup_model()
 
     def train(self, gradient_steps: int, batch_size: int = 16) -> None:
+        assert self.replay_buffer is not None
         self.replay_buffer.sample(batch_size)  # what a learner would train on
 
 
@@ -124,7 +127,7 @@ def test_an_sb3_off_policy_algorithm_starts_from_a_saved_policy(tmp_path: Path) 
     obs = th.randn(6, 71)
     assert th.equal(model.policy(obs)[0], bc(obs)[0])
     model.learn(total_timesteps=60)
-    assert model.replay_buffer.size() == 60
+    assert model.replay_buffer is not None and model.replay_buffer.size() == 60
     # The algorithm's own zip is read by load_policy (so qwop-eval evaluates it), and by SB3's load.
     model.save(tmp_path / "probe.zip")
     again = load_policy(tmp_path / "probe.zip")

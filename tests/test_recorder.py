@@ -80,8 +80,8 @@ def test_a_decision_takes_the_keys_held_longest_and_ties_go_to_the_first_held():
     from qwopkit.recorder.decisions import episode_from_updates
 
     def actions(keys: list[int], frame_skip: int) -> list[str]:
-        episode = episode_from_updates(run_keys(keys), keys, player="p", session="s", episode_index=0,
-                                       frame_skip=frame_skip, outcome="timeout")
+        episode = episode_from_updates(run_keys(keys), np.array(keys), player="p", session="s",
+                                       episode_index=0, frame_skip=frame_skip, outcome="timeout")
         return [ACTION_NAMES[a] for a in episode.actions]
 
     assert actions([Q, W, W, O, O, P], 3) == ["W", "O"]  # held longest
@@ -138,6 +138,7 @@ def start_recorder(display: str, out: Path, *args: str, env: dict[str, str] | No
     env = dict(os.environ, DISPLAY=display, PYTHONUNBUFFERED="1", **(env or {}))
     proc = subprocess.Popen([sys.executable, "-m", "qwopkit.recorder.cli", "--out", str(out), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
     line = proc.stdout.readline()  # printed once the page is live and the first run started
     if "recording" not in line:
         proc.kill()

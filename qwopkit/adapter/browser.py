@@ -106,7 +106,7 @@ class _Service(Service):
             self._watchdog.guard(self.process.pid)
 
 
-class _Chrome(webdriver.Chrome):
+class ManagedChrome(webdriver.Chrome):
     """A Chrome driver whose `quit()` also ends every browser process and removes its folder."""
 
     profile_dir: str = ""  # Chromium's --user-data-dir
@@ -138,7 +138,7 @@ def _browser_folder() -> str:
 
 def open_browser(headless: bool = True, width: int = 1280, height: int = 720,
                  chromium: str = CHROMIUM, chromedriver: str = CHROMEDRIVER,
-                 extra_args: tuple[str, ...] = ()) -> webdriver.Chrome:
+                 extra_args: tuple[str, ...] = ()) -> ManagedChrome:
     """Start Chromium under chromedriver with a fresh temporary profile.
 
     `quit()` ends chromedriver and every Chromium process and removes the profile; so does a
@@ -161,7 +161,7 @@ def open_browser(headless: bool = True, width: int = 1280, height: int = 720,
         options.add_argument("--headless")
     try:
         # An explicit driver path: Selenium Manager is skipped, so nothing is downloaded.
-        driver = _Chrome(options=options, service=_Service(chromedriver, folder, watchdog))
+        driver = ManagedChrome(options=options, service=_Service(chromedriver, folder, watchdog))
     except (WebDriverException, OSError) as exc:
         watchdog.finish()
         text = str(getattr(exc, "msg", None) or exc).strip()
@@ -295,4 +295,4 @@ def _key(key: str) -> str:
     return key
 
 
-__all__ = ["open_browser", "BrowserGame", "BrowserError", "CHROMIUM", "CHROMEDRIVER"]
+__all__ = ["open_browser", "BrowserGame", "BrowserError", "ManagedChrome", "CHROMIUM", "CHROMEDRIVER"]

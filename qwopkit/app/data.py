@@ -175,9 +175,9 @@ def _run(path: str, stamp: tuple[int, int, int], marks: str | None) -> Run:
     t = len(ep.actions)
     decision_time = np.arange(t) * dt
     name = path.rsplit("/", 1)[1]
-    if ep.state is not None:
+    if ep.state is not None and ep.keys is not None:  # both or neither (the format's rule)
         s = ep.state
-        time = np.arange(len(s)) / ups
+        time: np.ndarray = np.arange(len(s)) / ups
         return Run(
             name=name, meta=meta, steps=t, has_state=True, time=time,
             torso_speed=s[:, STATE_INDEX["torso.vx"]] / UNITS_PER_METRE,

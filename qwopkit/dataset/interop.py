@@ -78,7 +78,7 @@ def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path:
 
     import qwopkit  # noqa: F401  (registers qwopkit/QWOP-v0, the evaluation environment)
 
-    buffers = []
+    buffers: list[EpisodeBuffer] = []
     frame_skips: dict[int, Path] = {}
     sources: set[str] = set()
     for ep in track(iter_episodes(select_paths(specs, split=split, part=part)), "reading episodes",

@@ -142,7 +142,7 @@ def crossfit_mu(episodes: Sequence[tuple[np.ndarray, np.ndarray]], *, k: int = D
             raise DatasetParameterError("episodes", f"fold {fold}: the other folds have no decisions "
                                         "to learn from")
         model = factory(obs, actions)
-        for i in np.flatnonzero(folds == fold):
+        for i in (int(i) for i in np.flatnonzero(folds == fold)):
             if len(episodes[i][1]) == 0:
                 continue
             p = np.asarray(model.predict_proba(episodes[i][0]))

@@ -84,7 +84,7 @@ def write_episode(episode: Episode, dest: str | Path, *, overwrite: bool = False
     try:
         with atomic_write(final, overwrite=overwrite, fsync=fsync) as tmp, h5py.File(tmp, "w") as f:
             _write_decisions(f, episode)
-            if episode.state is not None:
+            if episode.state is not None and episode.keys is not None:  # both or neither (check)
                 _create_raw(f, "state", episode.state)
                 _create_raw(f, "keys", episode.keys)
             _write_attrs(f, episode.meta)

@@ -146,7 +146,7 @@ def _train(train_obs: np.ndarray, train_actions: np.ndarray, valid_obs: np.ndarr
             # A diverged network must not be returned (and then saved) as if it were a policy.
             raise ParameterError("lr", f"training diverged (loss {row['train_loss']} at epoch {epoch}); "
                                  "try a lower learning rate")
-        if has_valid:
+        if has_valid and valid_obs is not None and valid_actions is not None:
             row["valid_loss"], row["valid_accuracy"] = cross_entropy(policy, valid_obs, valid_actions)
             if row["valid_loss"] < best[0]:
                 best = (row["valid_loss"], epoch, copy.deepcopy(policy.state_dict()))

@@ -98,7 +98,6 @@ class RunRecorder:
         self._writer: EpisodeWriter | None = None
         self._run: int | None = None
         self._last_update = 0
-        self._last_state = None
 
     @property
     def recording(self) -> bool:
@@ -126,7 +125,7 @@ class RunRecorder:
             self._writer = None
             return None
         writer.add_update(tick.keys, tick.state)
-        self._last_update, self._last_state = tick.update, tick.state
+        self._last_update = tick.update
         if tick.status != "running":
             self.end_run(tick.status)
             return "written"
@@ -140,7 +139,7 @@ class RunRecorder:
                                      episode_index=self._index, initial_state=tick.state,
                                      frame_skip=self.frame_skip, seed=self.seed,
                                      start_time=now_iso())
-        self._last_update, self._last_state = 0, tick.state
+        self._last_update = 0
 
     def end_run(self, outcome: str) -> Path | None:
         """Publish the run in progress with `outcome` (or drop it); None if nothing was written."""
@@ -153,8 +152,8 @@ class RunRecorder:
         state, keys = writer.updates()
         path = writer.finish(episode_from_updates(state, keys, outcome=outcome, **writer.run_meta))
         self._index += 1
-        state = self._last_state
-        distance, hud_time = float(state[STATE_INDEX["distance"]]), float(state[STATE_INDEX["hud_time"]])
+        last = state[-1]
+        distance, hud_time = float(last[STATE_INDEX["distance"]]), float(last[STATE_INDEX["hud_time"]])
         self.summary.add(outcome, distance, hud_time, path)
         line = run_line(self.summary.runs, outcome, distance, hud_time, path)
         log.info("%s", line)
