@@ -1,7 +1,7 @@
 """QWOP's physics as data: bodies, joints, track and key effects.
 
-Every number here comes from ../shared/reference/qwop-physics.md (the published facts of the HTML5
-QWOP). Units are Box2D units (1 unit = 20 px, 10 units = 1 displayed metre); +y points down.
+Every number here is one of the published facts of the HTML5 QWOP (docs/original-game.md
+writes them out). Units are Box2D units (1 unit = 20 px, 10 units = 1 displayed metre); +y points down.
 The engine (`engine.py`) turns these tables into a Box2D world; nothing else lives here.
 """
 
