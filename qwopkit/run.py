@@ -16,6 +16,7 @@ import sys
 import time
 
 from .adapter.openqwop.bots import BOTS, get_bot, play
+from .adapter.openqwop.physics import DISTANCE_NOTE
 from .console import HelpFormatter, run_console
 from .errors import InputError
 
@@ -56,6 +57,8 @@ def _run(args: argparse.Namespace, program) -> int:
     print(f"bot {args.bot}: {result.status}  distance {result.distance:.1f} m  "
           f"HUD time {result.hud_time:.2f} s  ({result.updates} updates simulated in {wall:.2f} s)",
           flush=True)
+    if result.status == "finished":
+        print(f"  ({DISTANCE_NOTE})", flush=True)
     if args.bot_only:
         return 0
 

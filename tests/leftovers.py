@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +36,9 @@ _ENDS_WITH_US = ("from multiprocessing.forkserver import", "from multiprocessing
 
 # multiprocessing's own temporary folder (SubprocVecEnv's forkserver): removed when we exit.
 _OURS_UNTIL_EXIT = ("pymp-",)
+# Caches a library keeps for itself in the temporary folder, as on any machine: torch makes an
+# (empty) torchinductor_<user> at an optimizer's first step. Removed with the session's folder.
+_LIBRARY_CACHES = ("torchinductor_",)
 
 
 def marked_processes(mark: str) -> list[psutil.Process]:
@@ -97,14 +101,23 @@ def entries(folder: Path) -> list[str]:
 @pytest.hookimpl(trylast=True)  # after the session's fixtures (Xvfb, servers) are torn down
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     problems = []
+    # Streamlit's AppTest keeps a temporary folder for the whole interpreter (made when it is
+    # imported, removed at exit): the tests are done with it.
+    app_test = sys.modules.get("streamlit.testing.v1.app_test")
+    if app_test is not None and hasattr(app_test, "TMP_DIR"):
+        app_test.TMP_DIR.cleanup()
     for proc in wait_for_no_marked_processes(str(SESSION_TMP)):
         problems.append(f"process left running: {describe(proc)}")
         proc.kill()
     for name in entries(SESSION_TMP):
         if name.startswith(_OURS_UNTIL_EXIT):
             continue
-        problems.append(f"left in the temporary folder: {name}")
+        if name.startswith(_LIBRARY_CACHES):
+            shutil.rmtree(SESSION_TMP / name, ignore_errors=True)
+            continue
         path = SESSION_TMP / name
+        inside = f" (holding {', '.join(entries(path)[:5]) or 'nothing'})" if path.is_dir() else ""
+        problems.append(f"left in the temporary folder: {name}{inside}")
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:

@@ -37,7 +37,7 @@ def test_a_run_that_leaves_a_process_or_a_folder_fails_and_is_cleaned(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "2 passed" in proc.stdout  # the tests themselves passed: the check failed the run
     assert "process left running: pid" in proc.stdout and "sleep 120" in proc.stdout
-    assert "left in the temporary folder: qwop-shots-forgotten" in proc.stdout
+    assert "left in the temporary folder: qwop-shots-forgotten (holding nothing)" in proc.stdout
     # The check ended the process and removed the folder.
     # (The inner run's mark is its own folder, inside this session's: it starts with our mark.)
     assert not [p for p in marked_processes(os.environ[SESSION_MARK]) if p.cmdline() == ["sleep", "120"]]
