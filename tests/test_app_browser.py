@@ -220,6 +220,8 @@ def choose(driver, label: str, option: str) -> None:
     """Pick an option of a selectbox or multiselect by typing it (as a person does)."""
     box = wait(driver, lambda: driver.find_element(By.CSS_SELECTOR, f'input[aria-label*="{label}"]'),
                what=f"select {label!r}")
+    # Into the middle of the view: left at the top, Streamlit's toolbar would take the click.
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
     box.click()
     box.send_keys(option)
     time.sleep(0.3)
