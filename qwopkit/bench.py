@@ -1,4 +1,5 @@
-"""Benchmarks that print figures: `qwop-bench env|fidelity|record|dataset|app` (or `python -m qwopkit.bench`).
+"""Benchmarks that print figures: `qwop-bench env|fidelity|record|dataset|app|startup`
+(or `python -m qwopkit.bench`).
 
 env: raw engine updates/s, env actions/s (frame_skip 3, random actions, resets included) and
 BipedalWalker-v3 steps/s under the same protocol, measured in one process on one core, then the
@@ -11,6 +12,7 @@ import argparse
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -88,8 +90,8 @@ def box2d_step_share(actions: int = 20_000) -> float:
     profiler = cProfile.Profile()
     profiler.runcall(_random_steps, env, actions)
     env.close()
-    own_time = sum(entry[2] for (_, _, name), entry in pstats.Stats(profiler).stats.items()
-                   if name.endswith("b2World_Step>"))
+    table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # (file, line, name) -> timings
+    own_time = sum(entry[2] for (_, _, name), entry in table.items() if name.endswith("b2World_Step>"))
     return own_time / actions * 1e6
 
 
@@ -125,14 +127,53 @@ def bench_fidelity() -> None:
     report(folder)
 
 
+WHAT = {"env": "engine updates/s and environment actions/s, against BipedalWalker-v3",
+        "fidelity": "closeness to the original game's recordings (needs the seed's files)",
+        "record": "the real-time recording loop: update timing and key latency (needs X)",
+        "dataset": "the dataset library: indexing 2,000 files and loading 1M transitions",
+        "app": "the app's overview on 2,000 episodes, in the script and in a real browser",
+        "startup": "how long each console script takes to answer --help"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .console import HelpFormatter
+
+    parser = argparse.ArgumentParser(prog="qwop-bench", formatter_class=HelpFormatter,
+                                     description="Print benchmark figures (docs/benchmarks.md keeps the "
+                                     "latest): " + "; ".join(f"{k}: {v}" for k, v in WHAT.items()) + ".")
+    parser.add_argument("what", choices=list(WHAT), help="which benchmark to run")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="length of each measurement (default: env 5, record 20)")
+    return parser
+
+
+def bench_startup(repeat: int = 3) -> dict[str, float]:
+    """Seconds for each installed console script to print its --help (best of `repeat` runs)."""
+    import importlib.metadata
+    import shutil
+    import subprocess
+    import sys
+
+    scripts = sorted(e.name for e in importlib.metadata.entry_points(group="console_scripts")
+                     if e.value.startswith("qwopkit."))
+    print(f"--help of each console script, best of {repeat} runs (a fresh interpreter each time):")
+    out = {}
+    for name in scripts:
+        path = shutil.which(name) or str(Path(sys.executable).parent / name)
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run([path, "--help"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            best = min(best, time.perf_counter() - start)
+        out[name] = best
+        print(f"  {name:15s} {best:6.2f} s", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from .console import run_console
 
-    parser = argparse.ArgumentParser(prog="qwop-bench", description="Print benchmark figures.")
-    parser.add_argument("what", choices=["env", "fidelity", "record", "dataset", "app"],
-                        help="which benchmark to run")
-    parser.add_argument("--seconds", type=float, default=None,
-                        help="length of each measurement (env: 5, record: 20)")
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.what == "record" and not os.environ.get("DISPLAY"):
         parser.error("record: needs an X display for the key listener (set DISPLAY; Xvfb works)")
@@ -152,6 +193,8 @@ def _run(args: argparse.Namespace) -> int:
         from .app.bench import run_app_bench
 
         run_app_bench()
+    elif args.what == "startup":
+        bench_startup()
     else:
         from .dataset_bench import run_index_bench, run_transitions_bench
 

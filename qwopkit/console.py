@@ -6,22 +6,52 @@
 
 Whatever a user can cause ends as one line on stderr and an exit status, never a traceback:
 - InputError (errors.py): `<prog>: error: <where>: <what>`; a ParameterError names the library
-  parameter, shown as the flag that sets it (`flags` maps parameter names to flags);
+  parameter, shown as the flag that sets it (`flags` maps parameter names to flags); an
+  ExistsError adds the flag that would replace what is there;
 - OSError: `<prog>: error: <file>: <reason>` (the file the system named, else `where`);
 - any other ValueError: its first line, after `where` when given;
 - Ctrl-C: `<prog>: interrupted`, status 130; a closed output pipe (`| head`): quietly, status 0.
 InputWarnings (a bad file skipped among many) print as `<prog>: warning: <message>`.
 Anything else is a bug and keeps its traceback.
+
+Every command's `--help` uses `HelpFormatter`: each option's help ends with its default; every
+table a command prints goes through `output_console()`.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from .errors import InputError, InputWarning, ParameterError
+from .errors import ExistsError, InputError, InputWarning, ParameterError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's formatter that shows defaults, except the empty ones (None, False, [])."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        default = action.default
+        if default is None or default is False or default is argparse.SUPPRESS or default == []:
+            return action.help
+        if "(default" in (action.help or ""):  # the help says it in words
+            return action.help
+        return super()._get_help_string(action)
+
+
+def output_console(width_when_piped: int = 160) -> Console:
+    """The rich console for a command's output: no guessed highlighting (it coloured the digits
+    inside file names), and wide when piped, so that tables are not squeezed in logs."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(width=width_when_piped, highlight=False)
 
 
 def print_warnings_as_lines(prog: str) -> None:
@@ -43,6 +73,8 @@ def error_line(exc: BaseException, *, flags: Mapping[str, str] | None = None,
     """The one line (without the program name) that stands for an error a user caused."""
     if isinstance(exc, ParameterError):
         return f"{(flags or {}).get(exc.where, exc.where)}: {exc.what}"
+    if isinstance(exc, ExistsError) and exc.parameter in (flags or {}):
+        return exc.with_flag((flags or {})[exc.parameter])
     if isinstance(exc, InputError):
         return str(exc)
     if isinstance(exc, OSError):

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from qwopkit.dataset import build_index, to_transitions, write_episode
+from qwopkit.dataset.progress import track
 from qwopkit.dataset.values import decision_problem
 from qwopkit.testing import synthetic_episode
 
@@ -28,7 +29,7 @@ def write_synthetic(folder: Path, n_files: int, steps: int, *, with_state: bool,
     """Write `n_files` synthetic episodes (no fsync: this is throwaway data)."""
     rng = np.random.default_rng(seed)
     out = []
-    for i in range(n_files):
+    for i in track(range(n_files), f"writing {n_files} synthetic episode files"):
         ep = synthetic_episode(rng, player=f"p{i % players}", session="bench", index=i, steps=steps,
                                with_state=with_state)
         out.append(write_episode(ep, folder, fsync=False))
@@ -45,31 +46,35 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
 
 def _report(what: str, runs: list[tuple[str, float, float, float]]) -> None:
     for label, wall, user, sys_ in runs:
-        print(f"{what} {label}: {wall:.2f} s (cpu user {user:.2f} s, system {sys_:.2f} s)")
+        print(f"{what} {label}: {wall:.2f} s (cpu user {user:.2f} s, system {sys_:.2f} s)", flush=True)
 
 
-def _runs(fn: Callable[[bool], Any], repeat: int) -> list[tuple[str, float, float, float]]:
-    """Cold runs (no attribute cache), one that fills the cache, then cached runs."""
+def _runs(fn: Callable[[bool], Any], repeat: int, what: str) -> list[tuple[str, float, float, float]]:
+    """Cold runs (no attribute cache), one that fills the cache, then cached runs; each is
+    printed as soon as it is measured."""
     runs = []
+
+    def run(label: str, cache: bool) -> None:
+        _, wall, user, sys_ = _timed(lambda: fn(cache))
+        runs.append((label, wall, user, sys_))
+        _report(what, runs[-1:])
+
     for i in range(repeat):
-        _, wall, user, sys_ = _timed(lambda: fn(False))
-        runs.append((f"cold run {i + 1}", wall, user, sys_))
-    _, wall, user, sys_ = _timed(lambda: fn(True))
-    runs.append(("run filling the cache", wall, user, sys_))
+        run(f"cold run {i + 1}", False)
+    run("run filling the cache", True)
     for i in range(repeat):
-        _, wall, user, sys_ = _timed(lambda: fn(True))
-        runs.append((f"cached run {i + 1}", wall, user, sys_))
+        run(f"cached run {i + 1}", True)
     return runs
 
 
 def run_index_bench(n_files: int = 2000, steps: int = 100, repeat: int = 2,
                     folder: str | Path | None = None) -> dict[str, Any]:
     """Time `build_index` over `n_files` synthetic episodes (with raw state); prints files/s."""
+    print(f"index of {n_files} episode files of {steps} decisions:", flush=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         _, write_s, _, _ = _timed(lambda: write_synthetic(Path(tmp), n_files, steps, with_state=True))
-        runs = _runs(lambda cache: build_index(tmp, cache=cache), repeat)
-    print(f"index of {n_files} episode files of {steps} decisions (writing them took {write_s:.1f} s):")
-    _report("  index", runs)
+        print(f"  (writing them took {write_s:.1f} s)", flush=True)
+        runs = _runs(lambda cache: build_index(tmp, cache=cache), repeat, "  index")
     cold = min(r[1] for r in runs if r[0].startswith("cold"))
     cached = min(r[1] for r in runs if r[0].startswith("cached"))
     print(f"  best: {n_files / cold:.0f} files/s cold, {n_files / cached:.0f} files/s cached")
@@ -81,14 +86,13 @@ def run_transitions_bench(n: int = 1_000_000, steps: int = 1000, repeat: int = 2
                           folder: str | Path | None = None) -> dict[str, Any]:
     """Time `to_transitions` over n transitions in episodes of `steps` decisions; prints seconds."""
     n_files = max(1, n // steps)
+    print(f"transitions: {n_files * steps:,} from {n_files} files of {steps} decisions:", flush=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         _, write_s, _, _ = _timed(lambda: write_synthetic(Path(tmp), n_files, steps, with_state=False))
+        print(f"  (writing them took {write_s:.1f} s)", flush=True)
         # len() only: keeping one result at a time in memory.
-        runs = _runs(lambda cache: len(to_transitions(tmp, cache=cache)), repeat)
+        runs = _runs(lambda cache: len(to_transitions(tmp, cache=cache)), repeat, "  load")
         checks_s = _value_checks_seconds(to_transitions(tmp))
-    print(f"transitions: {n_files * steps:,} from {n_files} files of {steps} decisions "
-          f"(writing them took {write_s:.1f} s):")
-    _report("  load", runs)
     cold = min(r[1] for r in runs if r[0].startswith("cold"))
     cached = min(r[1] for r in runs if r[0].startswith("cached"))
     print(f"  best: {cold:.2f} s cold, {cached:.2f} s cached; of a load, the value checks of the "

@@ -21,5 +21,20 @@ class ParameterError(InputError):
     """A bad argument to a library function; `where` is the parameter's name."""
 
 
+class ExistsError(InputError):
+    """Something is there already and was not replaced: `<where>: <what> (not replaced)`.
+
+    `parameter` is the library parameter that would replace it; the error funnel names the
+    flag that sets it: `<where>: <what> (not replaced; --force replaces it)`.
+    """
+
+    def __init__(self, where: object, what: str = "already exists", parameter: str = "overwrite") -> None:
+        super().__init__(where, f"{what} (not replaced)")
+        self.exists, self.parameter = what, parameter
+
+    def with_flag(self, flag: str) -> str:
+        return f"{self.where}: {self.exists} (not replaced; {flag} replaces it)"
+
+
 class InputWarning(UserWarning):
     """Bad input skipped while working through many (a bad file among good ones)."""

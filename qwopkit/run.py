@@ -16,7 +16,8 @@ import sys
 import time
 
 from .adapter.openqwop.bots import BOTS, get_bot, play
-from .console import run_console
+from .adapter.openqwop.physics import DISTANCE_NOTE
+from .console import HelpFormatter, run_console
 from .errors import InputError
 
 PROG = "qwop-run"
@@ -24,7 +25,8 @@ PROG = "qwop-run"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description="The main job: a scripted 100 m run, "
-                                     "then clone the bundled recordings and evaluate the clone.")
+                                     "then clone the bundled recordings and evaluate the clone.",
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--bot", default="stride", help=f"scripted player ({', '.join(sorted(BOTS))})")
     parser.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS",
                         help="HUD seconds before the bot's run counts as a timeout (default 300)")
@@ -55,6 +57,8 @@ def _run(args: argparse.Namespace, program) -> int:
     print(f"bot {args.bot}: {result.status}  distance {result.distance:.1f} m  "
           f"HUD time {result.hud_time:.2f} s  ({result.updates} updates simulated in {wall:.2f} s)",
           flush=True)
+    if result.status == "finished":
+        print(f"  ({DISTANCE_NOTE})", flush=True)
     if args.bot_only:
         return 0
 

@@ -19,7 +19,7 @@ SEED_ACTION_NAMES: tuple[str, ...] = ("QW", "QO", "QP", "Q", "WO", "WP", "W", "O
 SEED_TO_ACTION = np.array([ACTION_NAMES.index(n) for n in SEED_ACTION_NAMES], dtype=np.int64)
 ACTION_TO_SEED = np.argsort(SEED_TO_ACTION)
 
-# The seed's 71 observation columns (../shared/data/seed-demos/README.md): the head, the 11 joint
+# The seed's 71 observation columns (docs/seed-system.md): the head, the 11 joint
 # angles in alphabetical order, then ten limbs and the torso in alphabetical order.
 SEED_JOINTS = ("leftAnkle", "leftElbow", "leftHip", "leftKnee", "leftShoulder", "neck", "rightAnkle",
                "rightElbow", "rightHip", "rightKnee", "rightShoulder")

@@ -1,4 +1,5 @@
-"""Shared test helpers: where the seed's real recordings are (beside the project, if present)."""
+"""Shared test helpers: where the seed's real recordings are (beside the project, if present),
+a real X server, and (from leftovers.py) the check that the suite leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from qwopkit.adapter.openqwop.fidelity import default_seed_demos
+
+from leftovers import pytest_sessionfinish  # noqa: F401  (the session's leftover check)
 
 
 @pytest.fixture(scope="session", autouse=True)

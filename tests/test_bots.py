@@ -44,6 +44,8 @@ def test_qwop_run_prints_the_run():
     out = subprocess.run([sys.executable, "-m", "qwopkit.run", "--bot-only"], capture_output=True,
                          text=True, check=True).stdout
     assert "bot stride: finished" in out and "HUD time" in out
+    # The finish is a foot's and the distance the torso's: a finished run reads just under 100 m.
+    assert "(distance is the torso's; a run finishes when a foot lands past 100 m)" in out
 
 
 def test_qwop_run_clones_the_bundled_recordings_and_evaluates(tmp_path):

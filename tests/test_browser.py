@@ -73,9 +73,15 @@ def drain(q: queue.Queue[Tick]) -> list[Tick]:
 
 def wait_updates(host: GameHost, n: int, timeout: float = 10.0) -> None:
     """Let the host run `n` more updates (measured in game updates, not wall time)."""
-    start = host.latest().update
+
+    def latest() -> int:
+        tick = host.latest()
+        assert tick is not None  # the host has started
+        return tick.update
+
+    start = latest()
     deadline = time.monotonic() + timeout
-    while host.latest().update < start + n:
+    while latest() < start + n:
         assert time.monotonic() < deadline, f"host did not reach {n} more updates in {timeout} s"
         time.sleep(0.01)
 
@@ -203,6 +209,54 @@ def test_replay_mode_draws_a_recorded_run(driver, host, tmp_path):
     assert np.array_equal(np.asarray(game.state()["state"], dtype=float), states[40])
 
 
+TORSO_BLUE = (0x2F, 0x62, 0xB0)  # qwop.js COLOURS.torso (no other drawing uses it)
+LIT_KEY = (0xFF, 0xD2, 0x4A)  # a held key's indicator
+
+
+def page_picture(driver, path: Path) -> tuple[np.ndarray, dict]:
+    """The screenshot as an (H, W, 3) array and the canvas's size and place on the page."""
+    from PIL import Image
+
+    canvas = driver.execute_script(
+        "const c = document.querySelector('canvas'); const r = c.getBoundingClientRect();"
+        "return {w: c.width, h: c.height, left: r.left, top: r.top, dpr: window.devicePixelRatio};")
+    assert canvas["dpr"] == 1  # canvas pixels are screenshot pixels
+    return np.asarray(Image.open(path).convert("RGB")), canvas
+
+
+def check_the_runner_is_drawn_where_the_state_says(picture: np.ndarray, canvas: dict, *states: list) -> None:
+    """The torso's blue pixels lie around the torso's place on the screen (qwop.js: the camera
+    keeps the torso at 40% of the width; the ground's top is at 74% of the height; H/30 pixels
+    per unit) and cover a share of its box (the arms and a thigh drawn in front hide most).
+
+    A live game moves on while the picture is taken: give the states read just before and just
+    after, and the torso may be anywhere between them."""
+    from qwopkit.adapter.openqwop.layout import STATE_INDEX
+    from qwopkit.adapter.openqwop.physics import BODIES, GROUND_TOP_Y
+
+    w, h = canvas["w"], canvas["h"]
+    scale = h / 30
+    x = canvas["left"] + 0.4 * w
+    places = [canvas["top"] + (s[STATE_INDEX["torso.y"]] - GROUND_TOP_Y) * scale + 0.74 * h for s in states]
+    low, high = min(places), max(places)
+    torso = BODIES[0]
+    assert torso.name == "torso"
+    ys, xs = np.nonzero(np.all(picture == TORSO_BLUE, axis=-1))
+    assert len(xs) > 0.15 * torso.width * torso.height * scale ** 2, len(xs)
+    reach = np.hypot(torso.width, torso.height) / 2 * scale + 3  # the box's corners, turned any way
+    off_y = np.maximum(np.maximum(low - ys, ys - high), 0)  # how far outside the torso's range
+    assert np.hypot(xs - x, off_y).max() <= reach, (np.hypot(xs - x, off_y).max(), reach)
+    assert abs(xs.mean() - x) < 1.5 * scale and low - 1.5 * scale < ys.mean() < high + 1.5 * scale
+
+
+def key_lit(picture: np.ndarray, canvas: dict, index: int) -> bool:
+    """Whether the HUD's indicator of key `index` (Q W O P) is lit: a corner of its box (qwop.js)."""
+    scale = canvas["h"] / 30
+    x = canvas["left"] + 0.8 * scale + index * 2.6 * scale + 0.3 * scale
+    y = canvas["top"] + 0.8 * scale + 0.3 * scale
+    return tuple(picture[int(y), int(x)]) == LIT_KEY
+
+
 def test_screenshot_of_the_game_page(host, game, shots):
     game.key_down("q")
     wait_updates(host, 12)
@@ -211,8 +265,12 @@ def test_screenshot_of_the_game_page(host, game, shots):
     game.wait_for(lambda: game.keys_held() == 10, 5, "W+P to be held")
     wait_updates(host, 10)
     time.sleep(0.1)  # let the page draw the latest frame
+    before = game.state()["state"]
     game.screenshot(shots / "game-page.png")
-    assert (shots / "game-page.png").stat().st_size > 10_000
+    after = game.state()["state"]
+    picture, canvas = page_picture(game.driver, shots / "game-page.png")
+    check_the_runner_is_drawn_where_the_state_says(picture, canvas, before, after)
+    assert [key_lit(picture, canvas, i) for i in range(4)] == [False, True, False, True]  # W and P
 
 
 def test_screenshot_of_a_replay(driver, host, shots):
@@ -226,6 +284,11 @@ def test_screenshot_of_a_replay(driver, host, shots):
     game.wait_until_connected(timeout=15)
     driver.execute_script("qwopReplay(arguments[0]);", {"states": states.tolist()})
     driver.execute_script("qwopAdapter.replay.seek(476);")
-    assert game.state()["distance"] > 10
+    page = game.state()
+    assert page["distance"] > 10 and page["state"] == states[476].tolist()
     time.sleep(0.1)
     game.screenshot(shots / "game-replay.png")
+    picture, canvas = page_picture(driver, shots / "game-replay.png")
+    check_the_runner_is_drawn_where_the_state_says(picture, canvas, page["state"])
+    held = int(states[476][-3])  # the keys held at that update, lit in the HUD
+    assert [key_lit(picture, canvas, i) for i in range(4)] == [bool(held & b) for b in (1, 2, 4, 8)]

@@ -16,8 +16,8 @@ from qwopkit.dataset import read_episode, read_splits, write_episode
 from qwopkit.testing import engine_episode, random_keys
 
 
-def qwop_data(*args, cwd, ok=True):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+def qwop_data(*args, cwd, ok=True, env=None):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning", **(env or {})}
     r = subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", *map(str, args)], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=120)
     assert "Traceback" not in r.stderr, r.stderr
@@ -79,12 +79,16 @@ def test_split_merge_and_estimate_mu(data, tmp_path):
     assert "3 train, 3 valid" in r.stdout
     assert set(read_splits(data / "data")["people"]) >= {"train", "valid", "valid_players"}
     r = qwop_data("split", "people", "data", cwd=data, ok=False)
-    assert r.returncode == 1 and "exists" in r.stderr
+    assert r.returncode == 1
+    assert r.stderr.endswith("splits.json: split 'people' exists (not replaced; --force replaces it)\n")
     out = tmp_path / "merged"
     r = qwop_data("merge", "data", "--out", out, cwd=data)
     assert r.stdout.startswith("6 copied, 0 already there, 0 not merged")
-    r = qwop_data("estimate-mu", out, "--method", "bc-crossfit", "--k", "3", cwd=data)
+    r = qwop_data("estimate-mu", out, "--method", "bc-crossfit", "--k", "3", cwd=data,
+                  env={"QWOPKIT_PROGRESS_SECONDS": "0.2"})
     assert "written to 6 episode(s)" in r.stdout
+    # Not a terminal: plain progress lines on stderr while the folds train.
+    assert "bc-crossfit folds: 0/3 after 0 s" in r.stderr and "bc-crossfit folds: 3/3 after" in r.stderr
     ep = read_episode(next(out.glob("*.h5")))
     assert ep.meta["mu_method"] == "bc-crossfit" and ep.meta["mu_params"]["k"] == 3
 
@@ -106,3 +110,33 @@ def test_import_and_export(data, tmp_path):
     assert "8 episodes" in r.stdout
     meta = json.loads((tmp_path / "minari" / "qwopkit" / "cli-v0" / "data" / "metadata.json").read_text())
     assert meta["total_episodes"] == 8 and meta["action_space"]
+
+
+def test_split_leaves_excluded_episodes_out_and_says_so(data, tmp_path):
+    folder = tmp_path / "d"
+    qwop_data("merge", "data", "--out", folder, cwd=data)
+    qwop_data("mark", folder / "ann-s1-0000.h5", "--exclude", "tripped", cwd=data)
+    r = qwop_data("split", "s", folder, "--valid", "0.4", cwd=data)
+    assert r.stdout == ("split 's': 3 train, 2 valid; 1 excluded episode(s) left out "
+                        "(--include-excluded splits them too)\n")
+    split = read_splits(folder)["s"]
+    assert "ann-s1-0000.h5" not in split["train"] + split["valid"]
+    r = qwop_data("split", "s", folder, "--include-excluded", "--force", cwd=data)
+    assert r.stdout.startswith("split 's': 5 train, 1 valid\n")
+
+
+def test_import_npz_names_force_and_refuses_episode_files(data, tmp_path):
+    npz = tmp_path / "kuro_try9.npz"
+    n = 12
+    np.savez(npz, obs=np.zeros((n, 71)), actions=np.zeros((n, 1), np.int64), rewards=np.zeros(n),
+             episode_returns=np.zeros(1), episode_starts=np.eye(1, n, dtype=bool)[0])
+    qwop_data("import-npz", npz, "--out", tmp_path / "out", cwd=data)
+    r = qwop_data("import-npz", npz, "--out", tmp_path / "out", cwd=data, ok=False)
+    assert r.returncode == 1 and r.stderr == (f"qwop-data: error: {tmp_path / 'out' / 'kuro-try9-0000.h5'}: "
+                                              "already exists (not replaced; --force replaces it)\n")
+    qwop_data("import-npz", npz, "--out", tmp_path / "out", "--force", cwd=data)
+    episode = next((data / "data").glob("*.h5"))
+    r = qwop_data("import-npz", episode, "--out", tmp_path / "out", cwd=data, ok=False)
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"qwop-data: error: {episode}: an HDF5 file, not an .npz")
+    assert "pickle" not in r.stderr

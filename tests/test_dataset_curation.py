@@ -124,6 +124,20 @@ def test_split_by_episode_is_seeded_and_complete(dataset):
     assert len(read_splits(folder)["ep"]["valid"]) == 6
 
 
+def test_split_shares_out_kept_episodes_only(dataset):
+    folder, paths = dataset
+    mark(paths[:4], exclude_reason="bad")
+    split = make_split(folder, "kept", valid_fraction=0.25, seed=1)
+    kept = sorted(p.name for p in paths[4:])
+    assert sorted(split["train"] + split["valid"]) == kept and len(split["valid"]) == 2
+    assert split["excluded"] == sorted(p.name for p in paths[:4])
+    every = make_split(folder, "all", valid_fraction=0.25, seed=1, include_excluded=True)
+    assert len(every["train"] + every["valid"]) == 12 and every["excluded"] == []
+    mark(paths, exclude_reason="bad")
+    with pytest.raises(EpisodeError, match="all 12 episodes are excluded"):
+        make_split(folder, "none")
+
+
 def test_split_by_player_keeps_players_apart(dataset):
     folder, _ = dataset
     split = make_split(folder, "people", by="player", valid_fraction=0.25, seed=0)

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import h5py
@@ -129,17 +130,17 @@ def _dataset_cases() -> dict[str, Damage]:
         if dtype.kind == "f":
             cases[f"{name} NaN"] = _edit(name, _set_first(np.nan))
             cases[f"{name} inf"] = _edit(name, _set_first(np.inf))
-        cases[f"{name} dtype"] = _edit(name, lambda a, d=wrong_dtype[dtype.kind]: a.astype(d))
+        cases[f"{name} dtype"] = _edit(name, partial(np.ndarray.astype, dtype=wrong_dtype[dtype.kind]))
         cases[f"{name} one row more"] = _edit(name, lambda a: np.concatenate([a, a[-1:]]))
         cases[f"{name} one row less"] = _edit(name, lambda a: a[:-1])
         cases[f"{name} other rank"] = _edit(name, lambda a: a.reshape(len(a), -1)[:, :1].copy()
                                             if a.ndim > 1 else a[:, None])
-        cases[f"{name} missing"] = lambda p, n=name: _delete(p, n)
+        cases[f"{name} missing"] = partial(_delete, name=name)
         cases[f"{name} a group"] = _link(name, "group")
         cases[f"{name} soft link"] = _link(name, "soft")
         cases[f"{name} external link"] = _link(name, "external")
-        cases[f"{name} rows declared, not stored"] = lambda p, n=name: _unstored(n, _rows(p, n) * 3)(p)
-        cases[f"{name} enormous declared length"] = lambda p, n=name: _unstored(n, 10**12)(p)
+        cases[f"{name} rows declared, not stored"] = partial(_unstored_thrice, name=name)
+        cases[f"{name} enormous declared length"] = _unstored(name, 10**12)
     cases["actions out of the action set"] = _edit("actions", _set_first(200))
     cases["keys outside 0-15"] = _edit("keys", _set_first(99))
     cases["mu negative (row sums to 1)"] = _edit("mu", lambda a: _row0(a, [2.0, -1.0]))
@@ -162,6 +163,11 @@ def _row0(a: np.ndarray, values: list[float]) -> np.ndarray:
     a[0] = 0
     a[0, : len(values)] = values
     return a
+
+
+def _unstored_thrice(path: Path, name: str) -> None:
+    """Declare three times the rows `name` has, storing none of them."""
+    _unstored(name, _rows(path, name) * 3)(path)
 
 
 def _rows(path: Path, name: str) -> int:

@@ -79,7 +79,7 @@ def _distributions(weights: np.ndarray) -> np.ndarray:
     """Rows of non-negative weights made into probability distributions (mu's rule)."""
     weights = weights.astype(np.float64) + 1e-3
     return (weights / weights.sum(1, keepdims=True)).astype(np.float32)
-text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20)
+text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=20)
 
 
 @st.composite

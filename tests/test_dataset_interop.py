@@ -139,8 +139,38 @@ def test_export_to_minari_and_load_it_back(tmp_path, monkeypatch):
         np.testing.assert_array_equal(got.rewards, ep.rewards)
         np.testing.assert_array_equal(got.terminations, ep.terminations)
         np.testing.assert_array_equal(got.infos["distance"], ep.infos["distance"])
+    assert loaded.storage.metadata["algorithm_name"] == "scripted bots (qwopkit's bot players)"  # bot:test
+    # The environment is stored with its arguments: Minari can make it again.
+    for env in (loaded.recover_environment(), loaded.recover_environment(eval_env=True)):
+        assert env.spec.id == "qwopkit/QWOP-v0" and env.unwrapped.frame_skip == 3
+        obs, _ = env.reset(seed=0)
+        assert obs.shape == (71,) and env.action_space.n == 11
+        env.close()
     with pytest.raises(EpisodeError, match="qwopkit/test-v0: .*already exists"):
         export_minari(data, "qwopkit/test-v0", path=root)
     make_split(data, "s", valid_fraction=0.5, seed=0)
     valid = export_minari(data, "qwopkit/valid-v0", path=root, split="s", part="valid", include_excluded=True)
     assert valid.total_episodes == 2
+
+
+def test_minari_export_says_who_played_and_keeps_one_frame_skip(tmp_path, monkeypatch):
+    import minari
+
+    rng = np.random.default_rng(6)
+    bots = tmp_path / "bots"
+    for i in range(2):
+        write_episode(engine_episode(random_keys(rng, 40), player="bot-stride", episode_index=i), bots)
+    root = tmp_path / "minari"
+    export_minari(bots, "qwopkit/bots-v0", path=root)
+    people = tmp_path / "people"
+    write_episode(engine_episode(random_keys(rng, 40), player="ann", episode_index=0), people)
+    export_minari(people, "qwopkit/people-v0", path=root)
+    export_minari([bots, people], "qwopkit/mixed-v0", path=root)
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    names = [minari.load_dataset(f"qwopkit/{name}-v0").storage.metadata["algorithm_name"]
+             for name in ("bots", "people", "mixed")]
+    assert names == ["scripted bots (qwopkit's bot players)", "human demonstrations",
+                     "human demonstrations and scripted bots (qwopkit's bot players)"]
+    write_episode(engine_episode(random_keys(rng, 40), player="cyd", frame_skip=5), people)
+    with pytest.raises(EpisodeError, match="frame_skip 5, but .* has 3: one Minari dataset has one "):
+        export_minari(people, "qwopkit/two-v0", path=root)

@@ -143,3 +143,26 @@ def test_failed_rewrite_leaves_the_file_as_it_was(tmp_path):
         rewrite_episode(path, datasets={"mu": np.zeros((3, 11), np.float32)})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_progress_off_a_terminal_is_a_plain_line_every_few_seconds(capsys):
+    import time
+
+    from qwopkit.dataset.progress import track
+
+    def slow():
+        for i in range(3):
+            time.sleep(0.25)
+            yield i
+
+    assert list(track(slow(), "folds", total=3, every=0.1)) == [0, 1, 2]
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) >= 4 and all(line.startswith("folds: ") for line in lines)
+    assert any(line.startswith("folds: 1/3 after ") for line in lines)
+    assert lines[-1].startswith("folds: 3/3 after ") and lines[-1].endswith(" s: done")
+    assert list(track(range(3), "quick", every=5)) == [0, 1, 2]  # sooner than a line: silent
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ZeroDivisionError):  # an error ends the lines without "done"
+        for i in track(slow(), "broken", every=0.1):
+            1 / (1 - i)
+    assert not capsys.readouterr().err.rstrip().endswith("done")

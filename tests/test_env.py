@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -14,6 +16,8 @@ import qwopkit  # noqa: F401  (registers the environment)
 from qwopkit.adapter.env import QWOPEnv
 from qwopkit.adapter.features import ACTION_NAMES, ACTION_TO_SEED, SEED_TO_ACTION
 from qwopkit.adapter.openqwop.layout import STATE_INDEX, STATE_SIZE
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
 
 
 def test_passes_gymnasium_and_sb3_checkers():
@@ -87,10 +91,28 @@ def test_reward_is_pluggable_and_sees_raw_states():
 
 
 def test_default_reward_rewards_moving_forward():
-    env = gym.make("qwopkit/QWOP-v0")
+    from qwopkit.adapter.env import LOW_TORSO_PENALTY, LOW_TORSO_Y
+    from qwopkit.dataset import read_episode
+
+    env = gym.make("qwopkit/QWOP-v0", observation="raw")
     env.reset()
     _, standing, *_ = env.step(0)
-    assert standing == pytest.approx(0.0, abs=0.05)
+    assert standing == pytest.approx(0.0, abs=0.05)  # standing still earns about nothing
+    # The stride bot's recorded decisions run forward: each reward is the torso's forward speed
+    # (metres per HUD second) less the low-torso penalty, so running earns, on average.
+    x, y, hud = (STATE_INDEX[name] for name in ("torso.x", "torso.y", "hud_time"))
+    actions = read_episode(EXAMPLES / "bot_stride-example-0000.h5").actions[:300]
+    prev, _ = env.reset()
+    rewards = []
+    for action in actions:
+        state, reward, terminated, truncated, info = env.step(int(action))
+        speed = (state[x] - prev[x]) / 10 / (state[hud] - prev[hud])
+        assert reward == pytest.approx(speed - LOW_TORSO_PENALTY * max(state[y] - LOW_TORSO_Y, 0.0))
+        assert not (terminated or truncated)
+        rewards.append(reward)
+        prev = state
+    assert info["distance"] > 15 and np.mean(rewards) > 0.2
+    assert sum(r > 0.3 for r in rewards) > len(rewards) / 3  # many decisions move it forward fast
 
 
 def test_renders_rgb_frames_of_the_runner():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,8 @@ from qwopkit.adapter.openqwop.host import Tick
 from qwopkit.dataset import read_episode, validate_file
 from qwopkit.recorder.session import RunRecorder, next_episode_index
 from qwopkit.recorder.verify import resimulate
+
+from leftovers import SESSION_MARK, describe, entries, marked_processes, wait_for_no_marked_processes
 
 BROWSER = Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()
 needs_browser = pytest.mark.skipif(not BROWSER, reason="needs /usr/bin/chromium and /usr/bin/chromedriver")
@@ -45,6 +49,47 @@ def test_a_fall_is_written_at_once(tmp_path):
     episode = read_episode(path)
     assert episode.meta["outcome"] == "fell" and episode.meta["player"] == "ann"
     assert resimulate(path).max_deviation == 0.0
+
+
+def test_each_written_run_is_reported_as_one_line(tmp_path):
+    lines = []
+    recorder = RunRecorder(tmp_path, "ann", "s1", time_limit=300, on_written=lines.append)
+    for tick in ticks_of(1, [0] * 400) + ticks_of(2, ([Q | P] * 12 + [W | O] * 12) * 5):
+        recorder.on_tick(tick)
+    assert [line.split(",")[0] for line in lines] == ["run 1: timeout", "run 2: fell"]
+    fell = read_episode(tmp_path / "ann-s1-0001.h5").meta
+    assert lines[1] == (f"run 2: fell, {fell['distance']:.1f} m in {fell['hud_time']:.2f} s HUD time "
+                        "-> ann-s1-0001.h5")
+    assert lines[0].endswith(" m in 10.00 s HUD time -> ann-s1-0000.h5")
+    assert recorder.summary.line().startswith("2 runs (0 finished, 1 fell, 1 timed out, 0 aborted)")
+    assert recorder.summary.line().endswith("; 2 files written")
+
+
+def test_a_finished_run_says_whose_distance_it_is(tmp_path):
+    from qwopkit.recorder.session import plural, run_line
+
+    line = run_line(3, "finished", 99.4, 48.2, tmp_path / "a.h5")
+    assert line == ("run 3: finished, 99.4 m in 48.20 s HUD time (distance is the torso's; a run "
+                    "finishes when a foot lands past 100 m) -> a.h5")
+    assert [plural(n, "run") for n in (0, 1, 2)] == ["0 runs", "1 run", "2 runs"]
+
+
+def test_a_decision_takes_the_keys_held_longest_and_ties_go_to_the_first_held():
+    from qwopkit.adapter.features import ACTION_NAMES
+    from qwopkit.adapter.openqwop import run_keys
+    from qwopkit.recorder.decisions import episode_from_updates
+
+    def actions(keys: list[int], frame_skip: int) -> list[str]:
+        episode = episode_from_updates(run_keys(keys), np.array(keys), player="p", session="s",
+                                       episode_index=0, frame_skip=frame_skip, outcome="timeout")
+        return [ACTION_NAMES[a] for a in episode.actions]
+
+    assert actions([Q, W, W, O, O, P], 3) == ["W", "O"]  # held longest
+    assert actions([Q, Q, W, W, W, W, Q, Q], 4) == ["Q", "W"]  # a tie: Q was held first
+    assert actions([W, W, Q, Q], 4) == ["W"]  # the same tie, the other way round
+    assert actions([O, P, Q | P], 3) == ["O"]  # three-way tie: the first
+    assert actions([Q | W, Q, P, P, O], 3) == ["QW", "P"]  # ties; the last decision is short (P, O)
+    assert actions([O | P, O | P, O], 3) == ["OP"]
 
 
 def test_time_limit_writes_a_timeout_and_asks_for_a_restart(tmp_path):
@@ -88,16 +133,17 @@ def test_episode_numbers_continue_after_existing_files(tmp_path):
 
 
 # ----------------------------------------------------------------------------- end to end
-def start_recorder(display: str, out: Path, *args: str) -> subprocess.Popen:
-    env = dict(os.environ, DISPLAY=display, PYTHONUNBUFFERED="1")
-    # Its own process group, so that a test killing it with -9 can end its browser too.
+def start_recorder(display: str, out: Path, *args: str, env: dict[str, str] | None = None
+                   ) -> subprocess.Popen:
+    env = dict(os.environ, DISPLAY=display, PYTHONUNBUFFERED="1", **(env or {}))
     proc = subprocess.Popen([sys.executable, "-m", "qwopkit.recorder.cli", "--out", str(out), *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
     line = proc.stdout.readline()  # printed once the page is live and the first run started
     if "recording" not in line:
         proc.kill()
         pytest.fail(f"qwop-record did not start: {line!r} {proc.stderr.read()}")
+    proc.first_line = line  # type: ignore[attr-defined]
     return proc
 
 
@@ -133,7 +179,8 @@ def test_typed_keys_are_recorded_in_order_and_resimulate_exactly(x_display, tmp_
     assert proc.returncode == 0, err
     [path] = sorted(tmp_path.glob("*.h5"))
     episode = read_episode(path)
-    assert episode.meta["outcome"] in ("timeout", "fell")
+    outcome = episode.meta["outcome"]
+    assert outcome in ("timeout", "fell")
     changes = key_changes(episode.keys)
     # Nothing lost, nothing reordered: the log's sequence of masks is exactly the typed one.
     assert [mask for _, mask in changes] == [mask for _, mask in typed[: len(changes)]]
@@ -143,16 +190,20 @@ def test_typed_keys_are_recorded_in_order_and_resimulate_exactly(x_display, tmp_
     typed_gaps = np.diff([t for t, _ in typed[: len(changes)]])
     assert np.abs(log_gaps - typed_gaps).max() <= 3 / 30 + 0.01
     assert resimulate(path).max_deviation == 0.0
-    assert "1 runs" in out
+    counts = "0 finished, 0 fell, 1 timed out" if outcome == "timeout" else "0 finished, 1 fell"
+    assert f"qwop-record: 1 run ({counts}" in out
+    assert f"qwop-record: run 1: {outcome}, " in out  # a line as the run was written
 
 
 @needs_browser
 def test_bot_session_writes_runs_that_validate(x_display, tmp_path):
-    proc = start_recorder(x_display, tmp_path, "--bot", "flail", "--episodes", "2")
+    proc = start_recorder(x_display, tmp_path, "--bot", "flail", "--episodes", "2", "--headless")
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+    assert proc.first_line.rstrip().endswith("R restarts, Esc or Ctrl-C ends")  # --headless: no window
     paths = sorted(tmp_path.glob("*.h5"))
-    assert [p.name[:-8] for p in paths] == ["bot_flail-", "bot_flail-"] or len(paths) == 2
+    session = read_episode(paths[0]).meta["session"]
+    assert [p.name for p in paths] == [f"bot_flail-{session}-0000.h5", f"bot_flail-{session}-0001.h5"]
     for path in paths:
         validate_file(path)
         assert read_episode(path).meta["outcome"] == "fell"
@@ -199,25 +250,35 @@ def test_ctrl_c_writes_the_current_run_as_aborted(x_display, tmp_path):
 
 
 @needs_browser
-def test_kill_9_loses_only_the_run_in_progress(x_display, tmp_path):
-    proc = start_recorder(x_display, tmp_path, "--bot", "shuffle", "--time-limit", "1")
+def test_kill_9_loses_only_the_run_in_progress_and_leaves_no_browser(x_display, tmp_path, request):
+    # The recorder's own processes carry a mark of this test, and its temporary files go to a
+    # folder of this test, so that what it leaves behind can be told from everything else.
+    # (A short folder: Chromium's socket path must stay under 108 bytes.)
+    mark, tmp = f"{os.environ[SESSION_MARK]}/kill-9-{uuid.uuid4()}", Path(tempfile.gettempdir()) / "kill9"
+    tmp.mkdir()
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    out = tmp_path / "data"
+    proc = start_recorder(x_display, out, "--bot", "shuffle", "--time-limit", "1",
+                          env={SESSION_MARK: mark, "TMPDIR": str(tmp)})
+    assert len(marked_processes(mark)) >= 3  # the recorder, chromedriver, Chromium's processes
+    assert any(name.startswith("qwopkit-chromium-") for name in entries(tmp))
     deadline = time.monotonic() + 20
-    while len(list(tmp_path.glob("*.h5"))) < 2 and time.monotonic() < deadline:
+    while len(list(out.glob("*.h5"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)  # well inside the next run
-    proc.kill()
+    proc.kill()  # kill -9 of the recorder alone: no chance to quit its browser
     proc.wait(10)
-    # kill -9 gives the recorder no chance to quit its chromedriver and Chromium: end them too
-    # (its process group), so that the test leaves no process behind.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    written = sorted(tmp_path.glob("*.h5"))
+    # Its watchdog ends chromedriver and every Chromium process, and removes their folder.
+    left = wait_for_no_marked_processes(mark, timeout=10)
+    assert not left, [describe(p) for p in left]
+    assert entries(tmp) == []
+    written = sorted(out.glob("*.h5"))
     assert len(written) >= 2
     for path in written:  # every run finished before the kill is a valid file
         validate_file(path)
         assert read_episode(path).meta["outcome"] == "timeout"
     # The interrupted run left no file under a final name (at most a hidden temporary one).
-    leftovers = [p.name for p in tmp_path.iterdir() if p not in written]
+    leftovers = [p.name for p in out.iterdir() if p not in written]
     assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers)
 
 

@@ -5,7 +5,7 @@
     game.wait_until_connected(timeout=10)
     game.key_down("q"); ...; game.key_up("q")  # real key events on the page
     game.state()["distance"]; game.keys_held(); game.status()
-    driver.quit()                              # also removes the temporary profile
+    driver.quit()                              # ends every browser process, removes the profile
 
 Any page that defines `window.qwopAdapter` (version, state(), keysHeld(), status(), connected)
 can be driven this way: the bundled openqwop page does, and so can a shim injected into the
@@ -14,7 +14,10 @@ original game. Selenium never downloads a driver here: the paths are given expli
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -44,38 +47,110 @@ class BrowserError(RuntimeError):
     """A browser problem a user can fix; the message is one line."""
 
 
-class _Chrome(webdriver.Chrome):
-    """A Chrome driver that deletes its temporary profile when it quits."""
+# The watchdog (a tiny separate process) outlives whoever opened the browser, even a kill -9:
+# when its stdin closes, on `quit()` or when our process dies, it kills chromedriver's process
+# group (chromedriver and every Chromium process it started) and removes the browser's folder
+# (profile and temporary files). It ignores Ctrl-C, which our own process handles.
+_WATCHDOG = """
+import os, shutil, signal, sys, time
+for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(s, signal.SIG_IGN)
+groups = [int(line) for line in sys.stdin if line.strip()]
+for group in groups:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+for _ in range(50):
+    shutil.rmtree(sys.argv[1], ignore_errors=True)
+    if not os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.1)
+"""
 
-    profile_dir: str = ""
+
+class _Watchdog:
+    """Ends a browser's processes and removes its folder when told to, or when we die."""
+
+    def __init__(self, folder: str) -> None:
+        # Its own session: a Ctrl-C or a kill of our process group does not reach it.
+        self.process = subprocess.Popen([sys.executable, "-I", "-S", "-c", _WATCHDOG, folder],
+                                        stdin=subprocess.PIPE, start_new_session=True, text=True)
+
+    def guard(self, process_group: int) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{process_group}\n")
+        self.process.stdin.flush()
+
+    def finish(self, timeout: float = 15.0) -> None:
+        """Kill the guarded process groups, remove the folder, and wait until that is done."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(BrokenPipeError):
+                self.process.stdin.close()
+        self.process.wait(timeout)
+
+
+class _Service(Service):
+    """chromedriver in a process group of its own (Chromium joins it), guarded by a watchdog."""
+
+    def __init__(self, executable: str, folder: str, watchdog: _Watchdog) -> None:
+        # Chromium and chromedriver keep their temporary files (sockets, scoped dirs) under
+        # TMPDIR: inside the browser's folder, they go when the folder goes.
+        super().__init__(executable, env={**os.environ, "TMPDIR": folder},
+                         popen_kw={"start_new_session": True})
+        self._watchdog = watchdog
+
+    def start(self) -> None:
+        super().start()
+        if self.process is not None:
+            self._watchdog.guard(self.process.pid)
+
+
+class ManagedChrome(webdriver.Chrome):
+    """A Chrome driver whose `quit()` also ends every browser process and removes its folder."""
+
+    profile_dir: str = ""  # Chromium's --user-data-dir
+    folder: str = ""  # the profile and the browser's temporary files
+    watchdog: _Watchdog | None = None
 
     def quit(self) -> None:
         try:
             super().quit()
         finally:
-            if self.profile_dir:
-                _remove_profile(self.profile_dir)
+            if self.watchdog is not None:
+                self.watchdog.finish()
 
 
-def _remove_profile(path: str) -> None:
-    # Chromium's helper processes can still be writing to the profile for a moment after a quit
-    # (or after Ctrl-C reached them first), so retry briefly until the directory is gone.
-    for _ in range(20):
-        shutil.rmtree(path, ignore_errors=True)
-        if not Path(path).exists():
-            return
-        time.sleep(0.1)
+# Chromium's profile lock is a Unix socket at <TMPDIR>/org.chromium.Chromium.XXXXXX/SingletonSocket,
+# and a socket's path holds at most 107 bytes: beyond this length of TMPDIR Chromium cannot start.
+_LONGEST_FOLDER = 107 - len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
+
+
+def _browser_folder() -> str:
+    """A new folder for one browser's profile and temporary files: in the temporary folder,
+    or in /tmp when the temporary folder's path is too long for Chromium's socket."""
+    folder = tempfile.mkdtemp(prefix="qwopkit-chromium-")
+    if len(folder.encode()) > _LONGEST_FOLDER and os.path.isdir("/tmp"):
+        os.rmdir(folder)
+        folder = tempfile.mkdtemp(prefix="qwopkit-chromium-", dir="/tmp")
+    return folder
 
 
 def open_browser(headless: bool = True, width: int = 1280, height: int = 720,
                  chromium: str = CHROMIUM, chromedriver: str = CHROMEDRIVER,
-                 extra_args: tuple[str, ...] = ()) -> webdriver.Chrome:
-    """Start Chromium under chromedriver with a fresh temporary profile; `quit()` removes it."""
+                 extra_args: tuple[str, ...] = ()) -> ManagedChrome:
+    """Start Chromium under chromedriver with a fresh temporary profile.
+
+    `quit()` ends chromedriver and every Chromium process and removes the profile; so does a
+    watchdog process if the program dies without quitting (kill -9 included).
+    """
     for path, what in ((chromium, "chromium"), (chromedriver, "chromedriver")):
         if not Path(path).is_file():
             raise BrowserError(f"{what} not found at {path} (install it, e.g. apt-get install chromium "
                                f"chromium-driver)")
-    profile = tempfile.mkdtemp(prefix="qwopkit-chromium-")
+    folder = _browser_folder()
+    watchdog = _Watchdog(folder)
+    profile = os.path.join(folder, "profile")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in CHROMIUM_FLAGS + tuple(extra_args):
@@ -86,14 +161,17 @@ def open_browser(headless: bool = True, width: int = 1280, height: int = 720,
         options.add_argument("--headless")
     try:
         # An explicit driver path: Selenium Manager is skipped, so nothing is downloaded.
-        driver = _Chrome(options=options, service=Service(chromedriver))
+        driver = ManagedChrome(options=options, service=_Service(chromedriver, folder, watchdog))
     except (WebDriverException, OSError) as exc:
-        shutil.rmtree(profile, ignore_errors=True)
+        watchdog.finish()
         text = str(getattr(exc, "msg", None) or exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
         raise BrowserError(f"could not start chromium ({chromium}) with chromedriver ({chromedriver}): "
                            f"{first}") from exc
-    driver.profile_dir = profile
+    except BaseException:
+        watchdog.finish()
+        raise
+    driver.profile_dir, driver.folder, driver.watchdog = profile, folder, watchdog
     return driver
 
 
@@ -217,4 +295,4 @@ def _key(key: str) -> str:
     return key
 
 
-__all__ = ["open_browser", "BrowserGame", "BrowserError", "CHROMIUM", "CHROMEDRIVER"]
+__all__ = ["open_browser", "BrowserGame", "BrowserError", "ManagedChrome", "CHROMIUM", "CHROMEDRIVER"]

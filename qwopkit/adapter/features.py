@@ -1,7 +1,7 @@
 """Actions and observations: the action set, key masks, and features derived from the raw state.
 
 The default observation is the seed's 71 columns in the seed's order and units
-(../shared/data/seed-demos/README.md), so the seed's real recordings are valid observations:
+(docs/seed-system.md), so the seed's real recordings are valid observations:
 head (angle, vx, vy, x - torso x, y), the 11 joint angles in alphabetical order, then ten limbs
 and the torso in alphabetical order, each angle, vx, vy, x - torso x, y.
 """

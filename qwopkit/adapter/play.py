@@ -14,7 +14,7 @@ import time
 
 from selenium.common.exceptions import WebDriverException
 
-from ..console import error_line, run_console
+from ..console import HelpFormatter, error_line, run_console
 from .browser import BrowserError, BrowserGame, open_browser
 from .openqwop.host import GameHost, Tick
 
@@ -44,12 +44,13 @@ PROG = "qwop-play"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description="Play the bundled game in a Chromium window "
+                                     "(Q W O P, R restarts).", formatter_class=HelpFormatter)
     parser.add_argument("--headless", action="store_true",
                         help="run Chromium without a window (machines without a display)")
     parser.add_argument("--port", type=int, default=0,
                         help="port for the page and its WebSocket (0: a free one)")
-    parser.add_argument("--seed", type=int, default=0, help="game seed")
+    parser.add_argument("--seed", type=int, default=0, help="game seed (the game has no randomness)")
     args = parser.parse_args(argv)
     return run_console(PROG, lambda: _play(args))
 

@@ -185,10 +185,12 @@ def run_app_bench(n_files: int = 2000, repeat: int = 3, browser: bool = True,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m qwopkit.app.bench",
+    from qwopkit.console import HelpFormatter
+
+    parser = argparse.ArgumentParser(prog="python -m qwopkit.app.bench", formatter_class=HelpFormatter,
                                      description="Time the app's overview on a large folder.")
-    parser.add_argument("--files", type=int, default=2000, help="episodes in the folder (2000)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each warm measurement (3)")
+    parser.add_argument("--files", type=int, default=2000, help="episodes in the folder")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each warm measurement")
     parser.add_argument("--no-browser", action="store_true", help="only the script's side (no Chromium)")
     args = parser.parse_args(argv)
     if args.files < 1:

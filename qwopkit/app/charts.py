@@ -6,6 +6,8 @@ groups of decisions): a browser draws 3,000 points per line no better than 1,500
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -119,7 +121,7 @@ def mu_frame(run: Run) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     return heat, taken, k
 
 
-def mu_heatmap(run: Run, height: int = 300) -> alt.LayerChart:
+def mu_heatmap(run: Run, height: int = 300) -> alt.LayerChart | alt.FacetChart:  # as alt.layer
     """mu(a | s) for the 11 actions (rows) at every decision (columns); the taken action marked."""
     heat, taken, k = mu_frame(run)
     x = alt.X("decision:Q", title="decision" + (f" (mean of each {k})" if k > 1 else ""),
@@ -146,7 +148,8 @@ def player_colours(players: list[str]) -> alt.Scale:
 MAX_DOTS = 300  # runs drawn one by one in the per-player charts; above it, only the boxes
 
 
-def per_player(df: pd.DataFrame, column: str, title: str, colours: alt.Scale) -> alt.LayerChart:
+def per_player(df: pd.DataFrame, column: str, title: str,
+               colours: alt.Scale) -> alt.LayerChart | alt.FacetChart:
     """One number per run (distance, HUD time) for each player: a box (quartiles, whiskers to the
     extremes) and, for a few hundred runs or fewer, every run as a dot.
 
@@ -158,7 +161,7 @@ def per_player(df: pd.DataFrame, column: str, title: str, colours: alt.Scale) ->
     stats = stats.rename(columns={"25%": "q1", "50%": "median", "75%": "q3"}).reset_index()
     x = alt.X("player:N", title=None, axis=alt.Axis(labelAngle=-30))
     colour = alt.Color("player:N", scale=colours, legend=None)
-    tip = ["player", alt.Tooltip("count:Q", title="runs"), alt.Tooltip("min:Q", format=".1f"),
+    tip: list[Any] = ["player", alt.Tooltip("count:Q", title="runs"), alt.Tooltip("min:Q", format=".1f"),
            alt.Tooltip("median:Q", format=".1f"), alt.Tooltip("max:Q", format=".1f")]
     base = alt.Chart(stats).encode(x=x, color=colour, tooltip=tip)
     layers = [base.mark_rule().encode(y=alt.Y("min:Q", title=title), y2="max:Q"),

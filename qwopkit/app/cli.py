@@ -13,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from qwopkit.console import HelpFormatter
+
 from .folder import default_data
 
 PROG = "qwop-app"
@@ -21,12 +23,13 @@ SCRIPT = Path(__file__).with_name("streamlit_app.py")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Start the Streamlit browser and curator "
-                                                           "on a folder of episodes.")
+                                                           "on a folder of episodes.",
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--data", type=Path, default=None,
                         help="folder of episode files (default: examples/data/)")
     parser.add_argument("--address", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 shares it)")
-    parser.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+                        help="address to listen on (127.0.0.1: this machine only; 0.0.0.0 shares it)")
+    parser.add_argument("--port", type=int, default=8501, help="port to listen on")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     return parser
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -82,7 +83,7 @@ def mark_panel(folder: DataFolder, names: list[str], key: str, *, note: str = ""
         st.caption(note)
 
 
-def undo_button(folder: DataFolder, where: st.delta_generator.DeltaGenerator, key: str) -> None:
+def undo_button(folder: DataFolder, where: Any, key: str) -> None:  # `st` or a container of it
     stack = state.undo_stack()
     label = f"Undo: {stack[-1].description}" if stack else "Undo (nothing to undo)"
     where.button(label, key=key, on_click=state.undo_last, args=(folder,), disabled=not stack,
@@ -164,7 +165,10 @@ def _make_split(folder: DataFolder, names: list[str]) -> None:
 
     split = state.attempt(f"split {name!r}", make)
     if split is not None:
-        state.flash("success", f"Split {name!r}: {len(split['train'])} train, {len(split['valid'])} valid")
+        left_out = len(split.get("excluded", []))
+        extra = f"; {left_out} excluded episode(s) left out of both parts" if left_out else ""
+        state.flash("success",
+                    f"Split {name!r}: {len(split['train'])} train, {len(split['valid'])} valid{extra}")
 
 
 def _export(folder: DataFolder, names: list[str]) -> None:

@@ -34,6 +34,7 @@ from qwopkit.dataset import (
     read_splits,
     split_members,
 )
+from qwopkit.dataset.attributes import episode_source
 
 from .folder import DataFolder, Entry
 
@@ -63,9 +64,7 @@ class Index:
 
 def source_of(player: str, imported: bool) -> str:
     """"imported" (from the seed's files), "bot" (a scripted player: bot-NAME) or "recorded"."""
-    if imported:
-        return "imported"
-    return "bot" if player.startswith(("bot-", "bot:")) else "recorded"
+    return episode_source(player, imported)
 
 
 def load_index(folder: DataFolder) -> Index:
@@ -176,9 +175,9 @@ def _run(path: str, stamp: tuple[int, int, int], marks: str | None) -> Run:
     t = len(ep.actions)
     decision_time = np.arange(t) * dt
     name = path.rsplit("/", 1)[1]
-    if ep.state is not None:
+    if ep.state is not None and ep.keys is not None:  # both or neither (the format's rule)
         s = ep.state
-        time = np.arange(len(s)) / ups
+        time: np.ndarray = np.arange(len(s)) / ups
         return Run(
             name=name, meta=meta, steps=t, has_state=True, time=time,
             torso_speed=s[:, STATE_INDEX["torso.vx"]] / UNITS_PER_METRE,

@@ -8,6 +8,7 @@ curate view work on; ticks follow the episodes (not the row numbers) when the fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,7 +123,7 @@ def sidebar_filters(folder: DataFolder, index: Index) -> Filters:
                              placeholder="file, player, tag, note...",
                              help="case-insensitive text in the file name, player, session, outcome, "
                                   "tags, note, exclusion reason, mu method or error")
-    keep = {"persist_state": "session"}  # filters keep their values while other views are shown
+    keep: dict[str, Any] = {"persist_state": "session"}  # filters keep their values in other views
     players = side.multiselect("player", sorted(good["player"].unique()), key="f:player", **keep)
     outcome_options = sorted(good["outcome"].unique()) + (["error"] if len(index.bad) else [])
     outcomes = side.multiselect("outcome", outcome_options, key="f:outcome", **keep)

@@ -32,7 +32,7 @@ def keep(key: str) -> None:
         st.session_state[f"kept:{key}"] = st.session_state[key]
 
 
-def go(view: str, **params: str) -> None:
+def go(view: str, **params: str | list[str]) -> None:
     """Switch to a view (for on_click callbacks: they run before the widgets are drawn)."""
     st.session_state["view"] = view
     for key, value in params.items():
@@ -96,6 +96,10 @@ def undo_last(folder: DataFolder) -> None:
     if not stack:
         return
     change = stack[-1]
-    if attempt("undo", lambda: marking.undo(folder, change) or True):
+    def undo() -> bool:
+        marking.undo(folder, change)
+        return True
+
+    if attempt("undo", undo):
         stack.pop()
         flash("success", f"Undone: {change.description}")

@@ -120,6 +120,14 @@ ATTR_KINDS: dict[str, str] = {a.name: a.kind for a in ATTRIBUTES}
 MARK_FIELDS: tuple[str, ...] = tuple(a.name for a in ATTRIBUTES if a.mark)
 
 
+def episode_source(player: str, imported: bool) -> str:
+    """Where a run came from, derived (no attribute names it): "imported" (the seed's files),
+    "bot" (a scripted player: `qwop-record --bot NAME` records as player bot-NAME) or "recorded"."""
+    if imported:
+        return "imported"
+    return "bot" if player.startswith(("bot-", "bot:")) else "recorded"
+
+
 def default_meta(player: str, session: str, episode_index: int, **overrides: Any) -> dict[str, Any]:
     """Complete root attributes for a new openqwop episode; `overrides` replace any of them."""
     unknown = set(overrides) - set(BY_NAME)

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qwopkit.atomic import clean_leftovers
-from qwopkit.console import run_console
+from qwopkit.console import HelpFormatter, output_console, run_console
 
 from .attributes import ATTRIBUTES
 from .episodes import EpisodeFile, ExtraCheck
@@ -38,7 +38,8 @@ FLAGS = {"eps": "--eps", "k": "--k", "floor": "--floor", "method": "--method", "
          "note": "--note", "exclude_reason": "--exclude", "kept": "--keep", "query": "--query",
          "part": "--part", "folder": "--folder", "name": "NAME", "factory": "--classifier",
          "episodes": "estimate-mu", "seed": "--seed", "mu_eps": "--eps", "player": "--player",
-         "session": "--session", "dataset_id": "--id", "path": "--path", "split": "--split"}
+         "session": "--session", "dataset_id": "--id", "path": "--path", "split": "--split",
+         "overwrite": "--force"}
 
 
 @dataclass
@@ -53,8 +54,7 @@ class Tools:
 
 def _out() -> Console:
     # A wide console when piped, so that tables are not squeezed to 80 columns in logs.
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
+    return output_console(width_when_piped=200)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -175,8 +175,11 @@ def cmd_split(args: argparse.Namespace, tools: Tools) -> int:
     from .splitting import make_split
 
     split = make_split(args.specs, args.name, by=args.by, valid_fraction=args.valid, seed=args.seed,
-                       folder=args.folder, overwrite=args.force)
+                       folder=args.folder, overwrite=args.force, include_excluded=args.include_excluded)
     extra = f" (valid players: {', '.join(split['valid_players'])})" if "valid_players" in split else ""
+    left_out = len(split.get("excluded", []))
+    if left_out:
+        extra += f"; {left_out} excluded episode(s) left out (--include-excluded splits them too)"
     print(f"split {args.name!r}: {len(split['train'])} train, {len(split['valid'])} valid{extra}")
     return 0
 
@@ -273,35 +276,47 @@ def _rating(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Inspect and manage qwopkit episode datasets.")
+    p = argparse.ArgumentParser(prog=PROG, description="Inspect, check, curate and convert qwopkit episode "
+                                "datasets (one HDF5 file per run).", formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("ls", help="list episodes as a table (filterable)")
-    s.add_argument("specs", nargs="*", default=["."], metavar="SPEC",
-                   help="files, folders or globs (default .)")
-    s.add_argument("--player")
-    s.add_argument("--session")
-    s.add_argument("--outcome", choices=("finished", "fell", "timeout", "aborted", "unknown"))
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+                              formatter_class=HelpFormatter)
+
+    def specs(s: argparse.ArgumentParser, **kwargs: Any) -> None:
+        s.add_argument("specs", metavar="SPEC", help="episode files, folders or globs",
+                       **({"nargs": "+"} | kwargs))
+
+    s = command("ls", "list episodes as a table (filterable)")
+    s.add_argument("specs", metavar="SPEC", nargs="*", default=["."],
+                   help="episode files, folders or globs (default: the current folder)")
+    s.add_argument("--player", help="only this player's episodes")
+    s.add_argument("--session", help="only this session's episodes")
+    s.add_argument("--outcome", choices=("finished", "fell", "timeout", "aborted", "unknown"),
+                   help="only episodes that ended this way")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--kept", dest="kept", action="store_const", const=True, help="only kept episodes")
     g.add_argument("--excluded", dest="kept", action="store_const", const=False, help="only excluded ones")
-    s.add_argument("--tag")
+    s.add_argument("--tag", help="only episodes with this tag")
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--imported", dest="imported", action="store_const", const=True)
-    g.add_argument("--recorded", dest="imported", action="store_const", const=False)
-    s.add_argument("--min-distance", type=float)
-    s.add_argument("--min-rating", type=int)
+    g.add_argument("--imported", dest="imported", action="store_const", const=True,
+                   help="only episodes imported from the seed's .npz files")
+    g.add_argument("--recorded", dest="imported", action="store_const", const=False,
+                   help="only episodes recorded here (by people or bots)")
+    s.add_argument("--min-distance", type=float, metavar="METRES", help="only runs at least this far")
+    s.add_argument("--min-rating", type=int, metavar="N", help="only episodes rated at least N (1-5)")
     s.add_argument("--query", help="a pandas query over the index columns, e.g. 'steps > 100'")
-    s.add_argument("--sort", help="column to sort by")
-    s.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    s.add_argument("--sort", metavar="COLUMN", help="column to sort by")
+    s.add_argument("--csv", action="store_true", help="print CSV (every index column) instead of a table")
     s.set_defaults(func=cmd_ls)
 
-    s = sub.add_parser("info", help="attributes and datasets of one episode")
-    s.add_argument("file")
+    s = command("info", "attributes and datasets of one episode")
+    s.add_argument("file", metavar="FILE", help="an episode file")
     s.set_defaults(func=cmd_info)
 
-    s = sub.add_parser("validate", help="check files; exit 1 if any is invalid")
-    s.add_argument("specs", nargs="+", metavar="SPEC")
+    s = command("validate", "check files; exit 1 if any is invalid")
+    specs(s)
     s.add_argument("--deep", action="store_true",
                    help="also check the raw state and keys, and observations against the engine's features")
     s.add_argument("--clean", action="store_true",
@@ -310,63 +325,69 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-v", "--verbose", action="store_true", help="print valid files too")
     s.set_defaults(func=cmd_validate)
 
-    s = sub.add_parser("merge", help="copy valid episodes (with their marks) into one folder")
-    s.add_argument("specs", nargs="+", metavar="SPEC")
-    s.add_argument("--out", required=True, help="destination folder")
+    s = command("merge", "copy valid episodes (with their marks) into one folder")
+    specs(s)
+    s.add_argument("--out", required=True, metavar="FOLDER", help="destination folder")
     s.set_defaults(func=cmd_merge)
 
-    s = sub.add_parser("split", help="make a named, seeded train/valid split (splits.json)")
-    s.add_argument("name")
-    s.add_argument("specs", nargs="+", metavar="SPEC")
-    s.add_argument("--by", choices=("episode", "player"), default="episode")
-    s.add_argument("--valid", type=float, default=0.2, help="fraction for validation (default 0.2)")
-    s.add_argument("--seed", type=int, default=0)
+    s = command("split", "make a named, seeded train/valid split of the kept episodes (splits.json)")
+    s.add_argument("name", metavar="NAME", help="the split's name (qwop-pretrain --split NAME)")
+    specs(s)
+    s.add_argument("--by", choices=("episode", "player"), default="episode",
+                   help="shuffle episodes, or players (no player in both parts)")
+    s.add_argument("--valid", type=float, default=0.2, metavar="FRACTION", help="fraction for validation")
+    s.add_argument("--seed", type=int, default=0, help="seed of the shuffle")
     s.add_argument("--folder", help="where splits.json goes (default: the episodes' folder)")
+    s.add_argument("--include-excluded", action="store_true",
+                   help="split excluded episodes too (readers still skip them)")
     s.add_argument("--force", action="store_true", help="replace a split of the same name")
     s.set_defaults(func=cmd_split)
 
-    s = sub.add_parser("mark", help="keep/exclude, tag, rate or annotate episodes")
-    s.add_argument("files", nargs="+", metavar="FILE")
+    s = command("mark", "keep/exclude, tag, rate or annotate episodes")
+    s.add_argument("files", nargs="+", metavar="FILE", help="episode files to mark")
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--keep", action="store_true")
-    g.add_argument("--exclude", metavar="REASON")
+    g.add_argument("--keep", action="store_true", help="keep the episodes (undo an exclusion)")
+    g.add_argument("--exclude", metavar="REASON", help="exclude the episodes from learning, saying why")
     s.add_argument("--tag", action="append", default=[], help="add a tag (repeatable)")
     s.add_argument("--untag", action="append", default=[], help="remove a tag (repeatable)")
     s.add_argument("--rating", type=_rating, help="0-5 (0 = unrated)")
-    s.add_argument("--note")
+    s.add_argument("--note", help="a free-text note (replaces the previous one)")
     s.set_defaults(func=cmd_mark)
 
-    s = sub.add_parser("estimate-mu", help="re-estimate mu and write it back")
-    s.add_argument("specs", nargs="+", metavar="SPEC")
-    s.add_argument("--method", choices=("bc-crossfit", "smoothed"), default="bc-crossfit")
+    s = command("estimate-mu", "re-estimate mu (the behaviour policy's probabilities) and write it back")
+    specs(s)
+    s.add_argument("--method", choices=("bc-crossfit", "smoothed"), default="bc-crossfit",
+                   help="bc-crossfit: each episode's mu from a classifier that never saw it; "
+                        "smoothed: the recorded action with --eps spread over the others")
     s.add_argument("--eps", type=float, default=0.1, help="smoothed: mass shared by the other actions")
     s.add_argument("--k", type=int, default=5, help="bc-crossfit: folds")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="bc-crossfit: seed of the folds and the training")
     s.add_argument("--floor", type=float, default=1e-3, help="bc-crossfit: probability floor")
     s.add_argument("--classifier", choices=("bc", "softmax"), default="bc",
-                   help="bc-crossfit: the behaviour-cloning network (bc, default) or a plain "
-                        "softmax regression (softmax, faster)")
+                   help="bc-crossfit: the behaviour-cloning network (bc) or a plain softmax "
+                        "regression (softmax, faster)")
     s.set_defaults(func=cmd_estimate_mu)
 
-    s = sub.add_parser("replay", help="re-simulate episodes and report deviations from their states")
-    s.add_argument("specs", nargs="+", metavar="SPEC")
-    s.add_argument("--tolerance", type=float, default=0.0, help="exit 1 above this deviation (default 0)")
+    s = command("replay", "re-simulate episodes and report deviations from their states")
+    specs(s)
+    s.add_argument("--tolerance", type=float, default=0.0, help="exit 1 above this deviation")
     s.set_defaults(func=cmd_replay)
 
-    s = sub.add_parser("export-minari", help="export kept episodes as a Minari dataset")
-    s.add_argument("specs", nargs="+", metavar="SPEC")
+    s = command("export-minari", "export kept episodes as a Minari dataset")
+    specs(s)
     s.add_argument("--id", default="qwopkit/demos-v0", help="Minari dataset id")
-    s.add_argument("--path", help="Minari datasets root (default MINARI_DATASETS_PATH or ~/.minari/datasets)")
-    s.add_argument("--split")
-    s.add_argument("--part", choices=("train", "valid"), default="train")
-    s.add_argument("--include-excluded", action="store_true")
+    s.add_argument("--path", metavar="FOLDER",
+                   help="Minari datasets root (default: MINARI_DATASETS_PATH or ~/.minari/datasets)")
+    s.add_argument("--split", metavar="NAME", help="export one part of this named split")
+    s.add_argument("--part", choices=("train", "valid"), default="train", help="with --split: which part")
+    s.add_argument("--include-excluded", action="store_true", help="export excluded episodes too")
     s.set_defaults(func=cmd_export_minari)
 
-    s = sub.add_parser("import-npz", help="import the seed's SB2 expert .npz files")
-    s.add_argument("files", nargs="+", metavar="NPZ")
-    s.add_argument("--out", required=True, help="destination folder")
-    s.add_argument("--player", help="default: the file name before its first _")
-    s.add_argument("--session", help="default: the file name after its first _")
+    s = command("import-npz", "import the seed's SB2 expert .npz files")
+    s.add_argument("files", nargs="+", metavar="NPZ", help="SB2 expert .npz files")
+    s.add_argument("--out", required=True, metavar="FOLDER", help="destination folder")
+    s.add_argument("--player", help="player name (default: the file name before its first _)")
+    s.add_argument("--session", help="session name (default: the file name after its first _)")
     s.add_argument("--eps", type=float, default=0.1, help="smoothing of the recorded mu")
     s.add_argument("--force", action="store_true", help="overwrite existing episode files")
     s.set_defaults(func=cmd_import_npz)

@@ -182,7 +182,7 @@ def validate_file(path: str | Path, *, deep: bool = False, checks: Iterable[Extr
 def validate(specs: PathSpec, *, deep: bool = False,
              checks: Iterable[ExtraCheck] = ()) -> list[tuple[Path, str | None]]:
     """(path, None if valid else the one-line error) for every file the specs name."""
-    out = []
+    out: list[tuple[Path, str | None]] = []
     checks = list(checks)
     for path in resolve_paths(specs):
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qwopkit.errors import InputError, InputWarning, ParameterError
+from qwopkit.errors import ExistsError, InputError, InputWarning, ParameterError
 
 
 class EpisodeError(InputError):
@@ -14,6 +14,10 @@ class EpisodeError(InputError):
 
 class DatasetParameterError(ParameterError, EpisodeError):
     """A bad argument to a dataset function: `where` is the parameter's name."""
+
+
+class EpisodeExistsError(ExistsError, EpisodeError):
+    """A file (or a named split) is there already and `overwrite` was not given."""
 
 
 class EpisodeWarning(InputWarning):

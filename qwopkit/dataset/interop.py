@@ -2,7 +2,8 @@
 
 Export copies the core datasets, whose names are already Minari's (observations, actions,
 rewards, terminations, truncations, infos/*). Observation space Box(71,) float32, action space
-Discrete(11) in our action order; the evaluation environment is `qwopkit/QWOP-v0`.
+Discrete(11) in our action order; the environment (and the evaluation environment) is
+`qwopkit/QWOP-v0` with the episodes' frame_skip, stored so that `recover_environment()` works.
 
 Import turns each episode of an `.npz` (obs, actions, rewards, episode_returns,
 episode_starts) into an episode file marked `imported`, with no raw state (docs/episode-format.md).
@@ -11,6 +12,7 @@ episode_starts) into an episode file marked `imported`, with no raw state (docs/
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import warnings
@@ -23,7 +25,7 @@ import numpy as np
 
 from qwopkit.spaces import ACTION_NAMES, SEED_OBS_FIELDS, SEED_TO_ACTION
 
-from .attributes import default_meta
+from .attributes import default_meta, episode_source
 from .episode import Episode
 from .episodes import iter_episodes
 from .errors import EpisodeError, EpisodeWarning
@@ -41,6 +43,7 @@ UNITS_PER_METRE = 10.0
 # The seed stopped a run after 120 s; at its ~10 decisions per second a run this long was cut.
 SEED_TIME_LIMIT_DECISIONS = 1200
 DEFAULT_MINARI_ID = "qwopkit/demos-v0"
+ENV_ID = "qwopkit/QWOP-v0"
 
 
 # ----------------------------------------------------------------------------- Minari
@@ -75,7 +78,9 @@ def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path:
 
     import qwopkit  # noqa: F401  (registers qwopkit/QWOP-v0, the evaluation environment)
 
-    buffers = []
+    buffers: list[EpisodeBuffer] = []
+    frame_skips: dict[int, Path] = {}
+    sources: set[str] = set()
     for ep in track(iter_episodes(select_paths(specs, split=split, part=part)), "reading episodes",
                     enabled=progress):
         if (not include_excluded and not ep.meta["kept"]) or ep.steps == 0:
@@ -84,6 +89,12 @@ def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path:
             warnings.warn(f"{ep.path}: not exported: only the seed's 71 observation features can be",
                           EpisodeWarning, stacklevel=2)
             continue
+        frame_skips.setdefault(ep.meta["frame_skip"], ep.path)
+        if len(frame_skips) > 1:
+            (a, first), (b, _) = frame_skips.items()
+            raise EpisodeError(ep.path, f"frame_skip {b}, but {first} has {a}: one Minari dataset has one "
+                               "environment; export them separately")
+        sources.add(episode_source(ep.meta["player"], ep.meta["imported"]))
         seed = ep.meta["seed"]
         buffers.append(EpisodeBuffer(
             id=len(buffers),
@@ -97,6 +108,10 @@ def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path:
         ))
     if not buffers:
         raise EpisodeError(dataset_id, "no kept episodes with decisions to export")
+    # The environment the episodes were recorded in, with its arguments, so that Minari's
+    # recover_environment() (and eval_env=True) makes it: the bundled game at their frame_skip.
+    env_spec = dataclasses.replace(gym.spec(ENV_ID), kwargs={"frame_skip": next(iter(frame_skips)),
+                                                              "observation": "seed"})
     description = description or (
         f"qwopkit episodes ({len(buffers)}). Actions index the action set "
         f"{', '.join(f'{i} {n}' for i, n in enumerate(ACTION_NAMES))}; "
@@ -107,8 +122,9 @@ def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path:
             return minari.create_dataset_from_buffers(
                 dataset_id=dataset_id,
                 buffer=buffers,
-                eval_env="qwopkit/QWOP-v0",
-                algorithm_name="human demonstrations",
+                env=env_spec,
+                eval_env=env_spec,
+                algorithm_name=algorithm_name(sources),
                 author="qwopkit",
                 description=description,
                 observation_space=gym.spaces.Box(-np.inf, np.inf, (OBS_SIZE,), np.float32),
@@ -119,8 +135,26 @@ def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path:
             raise EpisodeError(dataset_id, str(exc).splitlines()[0]) from None
 
 
+def algorithm_name(sources: set[str]) -> str:
+    """Minari's "algorithm" of a dataset: who played its episodes (people or scripted bots)."""
+    people = "human demonstrations" if sources - {"bot"} else ""
+    bots = "scripted bots (qwopkit's bot players)" if "bot" in sources else ""
+    return " and ".join(who for who in (people, bots) if who)
+
+
 # ----------------------------------------------------------------------------- SB2 .npz import
+ZIP_MAGIC = b"PK\x03\x04"  # an .npz is a zip archive of .npy files
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    with open(path, "rb") as f:  # a missing file or a folder: the OSError names it
+        magic = f.read(8)
+    if magic == HDF5_MAGIC:
+        raise EpisodeError(path, "an HDF5 file, not an .npz (episode files need no import: "
+                                 "qwop-data and the learners read them as they are)")
+    if not magic.startswith(ZIP_MAGIC):
+        raise EpisodeError(path, "not an .npz file (an SB2 expert file is a zip archive of arrays)")
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in NPZ_KEYS if k not in data.files]

@@ -142,7 +142,7 @@ def crossfit_mu(episodes: Sequence[tuple[np.ndarray, np.ndarray]], *, k: int = D
             raise DatasetParameterError("episodes", f"fold {fold}: the other folds have no decisions "
                                         "to learn from")
         model = factory(obs, actions)
-        for i in np.flatnonzero(folds == fold):
+        for i in (int(i) for i in np.flatnonzero(folds == fold)):
             if len(episodes[i][1]) == 0:
                 continue
             p = np.asarray(model.predict_proba(episodes[i][0]))
@@ -177,7 +177,7 @@ def estimate_mu(specs: PathSpec, method: str = "bc-crossfit", *, eps: float = DE
         smoothed_mu(np.zeros(0, np.int64), eps)  # refuse a bad eps before reading anything
     paths: list[Path] = []
     data: list[tuple[np.ndarray, np.ndarray]] = []
-    for ep in iter_episodes(specs, marks=False, deep=True):
+    for ep in track(iter_episodes(specs, marks=False, deep=True), "reading episodes", enabled=progress):
         paths.append(ep.path)
         data.append((ep.read("observations")[:-1], ep.read("actions")))
 

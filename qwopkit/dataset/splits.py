@@ -16,7 +16,7 @@ from typing import Any
 
 from qwopkit.atomic import folder_lock, write_json_atomic
 
-from .errors import DatasetParameterError, EpisodeError
+from .errors import DatasetParameterError, EpisodeError, EpisodeExistsError
 
 SPLITS_FILE = "splits.json"
 PARTS = ("train", "valid")
@@ -63,7 +63,7 @@ def write_split(folder: str | Path, name: str, split: dict[str, Any], *, overwri
     with folder_lock(root, SPLITS_FILE):
         splits = read_splits(root)
         if name in splits and not overwrite:
-            raise EpisodeError(splits_path(root), f"split {name!r} exists (not replaced)")
+            raise EpisodeExistsError(splits_path(root), f"split {name!r} exists")
         splits[name] = split
         write_json_atomic(splits_path(root), splits)
 

@@ -1,8 +1,11 @@
 """Making named train / valid splits of episodes (stored by splits.py in `splits.json`).
 
-A split lists every readable episode, excluded ones too: marks are honoured when the data is
-loaded, so re-including an episode later does not move it between parts. Episodes recorded
-after a split was made are in neither part until the split is made again.
+A split shares out the kept episodes; the excluded ones are listed under "excluded" and are in
+neither part, so that the validation fraction is a fraction of what is learnt from (an
+excluded episode in a part would be dropped at load time, and a part could end up empty).
+Episodes recorded, or re-included, after a split was made are in neither part until the split
+is made again. `include_excluded` shares out every readable episode instead (readers still
+skip the excluded ones).
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ def _n_valid(n: int, fraction: float) -> int:
 
 
 def make_split(specs: PathSpec, name: str, *, by: str = "episode", valid_fraction: float = 0.2,
-               seed: int = 0, folder: str | Path | None = None, overwrite: bool = False) -> dict[str, Any]:
-    """Make a seeded train / valid split of the episodes and store it under `name`.
+               seed: int = 0, folder: str | Path | None = None, overwrite: bool = False,
+               include_excluded: bool = False) -> dict[str, Any]:
+    """Make a seeded train / valid split of the kept episodes and store it under `name`.
 
     :param by: "episode" (episodes shuffled) or "player" (players shuffled, so that no player
         is in both parts: validation then measures generalisation to new people).
     :param folder: where splits.json goes; default the folder holding all the episodes.
+    :param include_excluded: share out the excluded episodes too.
     """
     if by not in ("episode", "player"):
         raise DatasetParameterError("by", f"must be 'episode' or 'player', got {by!r}")
@@ -42,15 +47,20 @@ def make_split(specs: PathSpec, name: str, *, by: str = "episode", valid_fractio
         raise DatasetParameterError("valid_fraction", f"must be in [0, 1), got {valid_fraction}")
     if not isinstance(name, str) or not name or "\x00" in name:
         raise DatasetParameterError("name", f"bad split name {name!r}")
-    df = build_index(specs, marks=False)
-    if df.empty:
+    every = build_index(specs, marks=not include_excluded)
+    if every.empty:
         raise EpisodeError(name, "no readable episodes to split")
-    paths = [Path(p) for p in df["path"]]
+    paths = [Path(p) for p in every["path"]]
     root = Path(folder) if folder is not None else common_folder(paths)
     real_root = os.path.realpath(root)
-    rel = [os.path.relpath(os.path.realpath(p), real_root).replace(os.sep, "/") for p in paths]
-    if any(r.startswith("../") for r in rel):
+    every_rel = [os.path.relpath(os.path.realpath(p), real_root).replace(os.sep, "/") for p in paths]
+    if any(r.startswith("../") for r in every_rel):
         raise DatasetParameterError("folder", f"{root}: the episodes must be inside the splits folder")
+    shared = [bool(k) or include_excluded for k in every["kept"]]
+    df = every[shared]
+    rel = [r for r, s in zip(every_rel, shared) if s]
+    if df.empty:
+        raise EpisodeError(name, f"all {len(every)} episodes are excluded: nothing to split")
     rng = np.random.default_rng(seed)
     split: dict[str, Any] = {"by": by, "seed": seed, "valid_fraction": valid_fraction, "created": now_iso()}
     if by == "episode":
@@ -67,5 +77,6 @@ def make_split(specs: PathSpec, name: str, *, by: str = "episode", valid_fractio
         split["valid_players"] = valid_players
     split["train"] = sorted(r for r in rel if r not in valid)
     split["valid"] = sorted(valid)
+    split["excluded"] = sorted(r for r, s in zip(every_rel, shared) if not s)
     write_split(root, name, split, overwrite=overwrite)
     return split

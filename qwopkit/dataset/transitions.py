@@ -120,7 +120,8 @@ def to_transitions(specs: PathSpec, *, split: str | None = None, part: str = "tr
     # One spare row: each episode's T+1 observations are read in place, and its last row is
     # then overwritten by the next episode's first.
     obs = np.empty((capacity + 1, d), np.float32)
-    out = {"actions": np.empty(capacity, np.int64), "rewards": np.empty(capacity, np.float32),
+    out: dict[str, np.ndarray] = {"actions": np.empty(capacity, np.int64),
+                                  "rewards": np.empty(capacity, np.float32),
            "terminations": np.empty(capacity, bool), "truncations": np.empty(capacity, bool),
            "mu": np.empty((capacity, N_ACTIONS), np.float32)}
     next_obs = np.empty((capacity, d), np.float32)
@@ -129,8 +130,10 @@ def to_transitions(specs: PathSpec, *, split: str | None = None, part: str = "tr
     for path, t, meta in chosen:
         try:
             _read(path, t, obs, out, m)
-            problem = decision_problem(meta, observations=obs[m:m + t + 1],
-                                       **{name: arr[m:m + t] for name, arr in out.items()})
+            rows = {name: arr[m:m + t] for name, arr in out.items()}
+            problem = decision_problem(meta, observations=obs[m:m + t + 1], actions=rows["actions"],
+                                       rewards=rows["rewards"], terminations=rows["terminations"],
+                                       truncations=rows["truncations"], mu=rows["mu"])
             if problem:
                 raise EpisodeError(path, problem)
         except EpisodeError as exc:  # a file found bad while reading: skipped, rows reused

@@ -24,7 +24,7 @@ from qwopkit.atomic import atomic_write, fsync_path, publish, temp_path
 
 from .attributes import decode_attrs, encode_attrs
 from .episode import Episode
-from .errors import EpisodeError
+from .errors import EpisodeError, EpisodeExistsError
 from .reader import check_open_file
 from .schema import RAW_DATASETS, SUFFIX, episode_filename
 
@@ -80,16 +80,16 @@ def write_episode(episode: Episode, dest: str | Path, *, overwrite: bool = False
     final = destination(episode.meta, dest)
     episode.check(final)
     if final.exists() and not overwrite:
-        raise EpisodeError(final, "already exists (not overwritten)")
+        raise EpisodeExistsError(final)
     try:
         with atomic_write(final, overwrite=overwrite, fsync=fsync) as tmp, h5py.File(tmp, "w") as f:
             _write_decisions(f, episode)
-            if episode.state is not None:
+            if episode.state is not None and episode.keys is not None:  # both or neither (check)
                 _create_raw(f, "state", episode.state)
                 _create_raw(f, "keys", episode.keys)
             _write_attrs(f, episode.meta)
     except FileExistsError:
-        raise EpisodeError(final, "already exists (not overwritten)") from None
+        raise EpisodeExistsError(final) from None
     return final
 
 
@@ -116,7 +116,7 @@ class EpisodeWriter:
                  flush_every: int = 300, **meta: Any) -> None:
         self.path = Path(folder) / episode_filename(player, session, episode_index)
         if self.path.exists():
-            raise EpisodeError(self.path, "already exists (not overwritten)")
+            raise EpisodeExistsError(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.run_meta = {"player": player, "session": session, "episode_index": episode_index,
                          "frame_skip": frame_skip, "seed": seed, **meta}
@@ -184,7 +184,7 @@ class EpisodeWriter:
             publish(self._tmp, self.path, overwrite=False)
         except FileExistsError:
             self.abort()
-            raise EpisodeError(self.path, "already exists (not overwritten)") from None
+            raise EpisodeExistsError(self.path) from None
         except BaseException:
             self.abort()
             raise

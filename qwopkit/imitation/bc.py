@@ -32,20 +32,7 @@ from qwopkit.errors import ParameterError
 from qwopkit.rl.policies import SEED_NET_ARCH, ACERPolicy
 from qwopkit.spaces import N_ACTIONS
 
-
-@dataclass
-class BCConfig:
-    """Hyperparameters of behaviour cloning (docs/imitation.md says how they were chosen)."""
-
-    lr: float = 1e-3
-    batch_size: int = 256
-    max_epochs: int = 500
-    patience: int = 40
-    ent_coef: float = 1e-3
-    weight_decay: float = 0.0
-    seed: int = 0
-    net_arch: tuple[int, ...] = SEED_NET_ARCH
-    threads: int = 1  # torch threads while training: one is fastest for a net this small
+from .config import BCConfig
 
 
 @dataclass
@@ -129,7 +116,7 @@ def _data_problem(obs: np.ndarray | None, actions: np.ndarray | None) -> str | N
 def _train(train_obs: np.ndarray, train_actions: np.ndarray, valid_obs: np.ndarray | None,
            valid_actions: np.ndarray | None, config: BCConfig, progress: bool) -> BCResult:
     th.manual_seed(config.seed)
-    policy = make_policy(train_obs.shape[1], config.net_arch)
+    policy = make_policy(train_obs.shape[1], config.net_arch or SEED_NET_ARCH)
     policy.set_normalization(train_obs.mean(0), train_obs.std(0))
     optimizer = th.optim.Adam(policy.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     obs = th.as_tensor(train_obs, dtype=th.float32)
@@ -159,7 +146,7 @@ def _train(train_obs: np.ndarray, train_actions: np.ndarray, valid_obs: np.ndarr
             # A diverged network must not be returned (and then saved) as if it were a policy.
             raise ParameterError("lr", f"training diverged (loss {row['train_loss']} at epoch {epoch}); "
                                  "try a lower learning rate")
-        if has_valid:
+        if has_valid and valid_obs is not None and valid_actions is not None:
             row["valid_loss"], row["valid_accuracy"] = cross_entropy(policy, valid_obs, valid_actions)
             if row["valid_loss"] < best[0]:
                 best = (row["valid_loss"], epoch, copy.deepcopy(policy.state_dict()))
@@ -241,7 +228,7 @@ def confusion(actions: np.ndarray, predicted: np.ndarray, n: int = N_ACTIONS) ->
 
 def config_dict(config: BCConfig) -> dict[str, Any]:
     out = asdict(config)
-    out["net_arch"] = list(config.net_arch)
+    out["net_arch"] = list(config.net_arch or SEED_NET_ARCH)
     return out
 
 

@@ -16,10 +16,9 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from rich.console import Console
 from rich.table import Table
 
-from qwopkit.console import run_console
+from qwopkit.console import HelpFormatter, output_console, run_console
 from qwopkit.dataset import build_index
 
 from .bc import BCConfig, cross_entropy, load_demos, train_bc
@@ -29,10 +28,13 @@ DISTANCE_GOAL = 0.80
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m qwopkit.imitation.check", description=__doc__.splitlines()[0])
-    p.add_argument("--demos", nargs="+", required=True, metavar="SPEC")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0])
-    p.add_argument("--time-limit", type=float, default=120.0)
+    p = argparse.ArgumentParser(prog="python -m qwopkit.imitation.check", description=__doc__.splitlines()[0],
+                                formatter_class=HelpFormatter)
+    p.add_argument("--demos", nargs="+", required=True, metavar="SPEC",
+                   help="episode files, folders or globs to clone (kept episodes)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], help="one clone per seed")
+    p.add_argument("--time-limit", type=float, default=120.0, metavar="SECONDS",
+                   help="HUD seconds of each clone's run")
     args = p.parse_args(argv)
 
     return run_console("check", lambda: _check(args))
@@ -41,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(args: argparse.Namespace) -> int:
     from qwopkit.rl.evaluate import evaluate
 
-    console = Console() if Console().is_terminal else Console(width=160)
+    console = output_console()
     index = build_index(args.demos)
     kept = index[index["kept"]]
     table = Table(title="demonstrations cloned (kept episodes)")

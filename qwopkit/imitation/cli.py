@@ -14,12 +14,10 @@ import sys
 import time
 from collections.abc import Sequence
 
-from qwopkit.console import run_console
+from qwopkit.console import HelpFormatter, run_console
 from qwopkit.errors import InputError
-from qwopkit.rl.policies import save_policy
 
-from .bc import BCConfig, load_demos, train_bc
-from .report import build_report, print_report, report_path, summary, write_report
+from .config import BCConfig
 
 PROG = "qwop-pretrain"
 # Library parameters and the flags that set them: the error funnel names the flag.
@@ -29,21 +27,24 @@ FLAGS = {"specs": "--demos", "train_actions": "--demos", "train_obs": "--demos",
 
 def build_parser() -> argparse.ArgumentParser:
     d = BCConfig()
-    p = argparse.ArgumentParser(prog=PROG, description="Clone recorded runs into the ACER policy (BC).")
+    p = argparse.ArgumentParser(prog=PROG, description="Clone recorded runs into the ACER policy network "
+                                "(behaviour cloning); writes the model and its report.",
+                                formatter_class=HelpFormatter)
     p.add_argument("--demos", nargs="+", required=True, metavar="SPEC",
                    help="episode files, folders or globs (kept episodes are used)")
-    p.add_argument("--out", default="models/bc.zip", help="model file to write (default models/bc.zip)")
-    p.add_argument("--split", help="a named split of the episodes' splits.json (qwop-data split); "
-                                   "default: a seeded split by episode made in memory")
-    p.add_argument("--valid", type=float, default=0.2, help="validation fraction of episodes without --split")
+    p.add_argument("--out", default="models/bc.zip", help="model file to write (SB3 zip)")
+    p.add_argument("--split", metavar="NAME", help="a named split of the episodes' splits.json "
+                   "(qwop-data split); default: a seeded split by episode made in memory")
+    p.add_argument("--valid", type=float, default=0.2, metavar="FRACTION",
+                   help="validation fraction of the episodes, without --split")
     p.add_argument("--seed", type=int, default=d.seed, help="split and training seed")
-    p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="decisions per minibatch")
     p.add_argument("--epochs", type=int, default=d.max_epochs, help="at most this many epochs")
     p.add_argument("--patience", type=int, default=d.patience,
                    help="stop after this many epochs without a better validation loss")
     p.add_argument("--ent-coef", type=float, default=d.ent_coef, help="entropy bonus coefficient")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam's weight decay")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -63,6 +64,12 @@ def _check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
+    # torch, SB3 and the trainer: only when the command runs (not for --help or a bad flag).
+    from qwopkit.rl.policies import save_policy
+
+    from .bc import load_demos, train_bc
+    from .report import build_report, print_report, report_path, summary, write_report
+
     config = BCConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
                       ent_coef=args.ent_coef, weight_decay=args.weight_decay, seed=args.seed)
     demos = load_demos(args.demos, split=args.split, valid_fraction=args.valid, seed=args.seed)

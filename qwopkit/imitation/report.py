@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qwopkit.atomic import write_text_atomic
+from qwopkit.console import output_console
 from qwopkit.spaces import ACTION_NAMES
 
 from .bc import BCConfig, BCResult, Demos, config_dict, confusion, cross_entropy, predict_logits
@@ -94,7 +95,7 @@ def _names(paths: list[str], most: int = 8) -> str:
 
 def print_report(report: dict[str, Any], console: Console | None = None) -> None:
     """The report as two tables: summary, and the validation confusion of the actions that occur."""
-    console = console or (Console() if Console().is_terminal else Console(width=160))
+    console = console or output_console()
     table = Table(title="behaviour cloning", show_header=True)
     for col in ("", "episodes", "transitions", "loss", "accuracy"):
         table.add_column(col, justify="left" if not col else "right")

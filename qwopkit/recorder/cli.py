@@ -21,31 +21,39 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..adapter.openqwop.physics import UPDATES_PER_SECOND
-from ..console import error_line, run_console
+from ..console import HelpFormatter, error_line, run_console
 
 PROG = "qwop-record"
 ERROR = f"{PROG}: error:"
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="qwop-record", description=__doc__.split("\n\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Record people (or scripted bots) playing the "
+                                     "bundled game in Chromium: one HDF5 episode file per run.",
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--player", help="who plays (default: bot-NAME with --bot); "
                                          "'bot:NAME' is short for --bot NAME")
     parser.add_argument("--bot", metavar="NAME", help="a scripted player (stride, shuffle, flail) "
                                                       "that presses real keys")
-    parser.add_argument("--out", default="data", type=Path, help="folder for episode files (data/)")
-    parser.add_argument("--episodes", type=int, metavar="N", help="stop after N runs are written")
-    parser.add_argument("--frame-skip", type=int, default=3, help="updates per decision (3)")
-    parser.add_argument("--seed", type=int, default=0, help="game seed, stored in every episode (0)")
+    parser.add_argument("--out", default="data", type=Path, help="folder for episode files")
+    parser.add_argument("--episodes", type=int, metavar="N", help="stop after N runs are written "
+                                                                  "(default: until Esc or Ctrl-C)")
+    parser.add_argument("--frame-skip", type=int, default=3, help="game updates per decision")
+    parser.add_argument("--seed", type=int, default=0, help="game seed, stored in every episode")
     parser.add_argument("--time-limit", type=float, default=120.0, metavar="SECONDS",
-                        help="HUD seconds before a run ends as a timeout (120)")
+                        help="HUD seconds before a run ends as a timeout")
     parser.add_argument("--keys", choices=("pynput", "page"), default="pynput",
-                        help="global keyboard listener (default) or the page's key events")
+                        help="where keys come from: a global keyboard listener, or the page's key events")
     parser.add_argument("--session", help="session name (default: the UTC start time)")
     parser.add_argument("--drop-aborted", action="store_true", help="do not keep runs cut short by R")
     parser.add_argument("--headless", action="store_true", help="no browser window (pynput still "
                                                                  "needs an X display)")
     parser.add_argument("--port", type=int, default=0, help="port of the game host (0: a free one)")
+    return parser
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.player and args.player.startswith("bot:"):
         if args.bot and args.bot != args.player[4:]:
@@ -94,7 +102,8 @@ def _session(args: argparse.Namespace) -> int:
 
     recorder = RunRecorder(args.out, args.player, args.session, frame_skip=args.frame_skip,
                            seed=args.seed, time_limit=int(round(args.time_limit * UPDATES_PER_SECOND)),
-                           drop_aborted=args.drop_aborted, first_run=1)
+                           drop_aborted=args.drop_aborted, first_run=1,
+                           on_written=lambda line: print(f"{PROG}: {line}", flush=True))
     for path in recorder.removed:
         print(f"qwop-record: removed {path} (a run cut short by an earlier crash)", flush=True)
     host = GameHost(port=args.port, seed=args.seed, page_input=args.keys == "page")
@@ -122,8 +131,12 @@ def _session(args: argparse.Namespace) -> int:
         if args.bot:
             bot = BotKeyboard(host, args.program).start()
         who = f"bot {args.bot}" if args.bot else args.player
+        if not args.headless:
+            ends = "Esc or closing the window ends"
+        else:  # no window to close; Esc reaches the session only through the global listener
+            ends = "Esc or Ctrl-C ends" if args.keys == "pynput" else "Ctrl-C ends"
         print(f"qwop-record: recording {who} into {args.out}/ (session {args.session}); "
-              f"R restarts, Esc or closing the window ends", flush=True)
+              f"R restarts, {ends}", flush=True)
         complete = _record(recorder, host, ticks, driver, args.episodes)
     except KeyboardInterrupt:
         pass

@@ -11,6 +11,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from ..adapter.openqwop.bots import KeyProgram
 from ..adapter.openqwop.host import KEY_BITS, GameHost, Tick
@@ -49,14 +50,14 @@ class PynputKeys:
     def __init__(self, on_event: Callable[[str, str, float], None]) -> None:
         self._on_event = on_event
         self._held: set[str] = set()
-        self._listener = None
+        self._listener: Any = None  # pynput.keyboard.Listener, once started
 
     def start(self) -> PynputKeys:
         from pynput import keyboard
 
-        self._listener = keyboard.Listener(on_press=self._press, on_release=self._release)
-        self._listener.start()
-        self._listener.wait()  # the listener is live before the first run starts
+        listener = self._listener = keyboard.Listener(on_press=self._press, on_release=self._release)
+        listener.start()
+        listener.wait()  # the listener is live before the first run starts
         return self
 
     def _press(self, key) -> None:
@@ -150,6 +151,7 @@ class BotKeyboard:
                         return
                     typist.tap("r")
                     continue
+                assert program is not None  # set with `run` by the first tick
                 hold(next(program))
         finally:
             hold(0)

@@ -9,11 +9,13 @@ moment it ends: a fall, a finish, the time limit, or a restart / end of session 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..adapter.openqwop.host import Tick
 from ..adapter.openqwop.layout import STATE_INDEX
+from ..adapter.openqwop.physics import DISTANCE_NOTE
 from ..atomic import clean_leftovers
 from ..dataset import EpisodeWriter, next_episode_index
 from ..dataset.schema import now_iso
@@ -50,9 +52,20 @@ class SessionSummary:
     def line(self) -> str:
         best_d = "-" if self.best_distance is None else f"{self.best_distance:.1f} m"
         best_t = "-" if self.best_hud_time is None else f"{self.best_hud_time:.2f} s"
-        return (f"{self.runs} runs ({self.finishes} finished, {self.falls} fell, {self.timeouts} "
+        return (f"{plural(self.runs, 'run')} ({self.finishes} finished, {self.falls} fell, {self.timeouts} "
                 f"timed out, {self.aborted} aborted); best distance {best_d}; best HUD time {best_t}; "
-                f"{len(self.files)} files written")
+                f"{plural(len(self.files), 'file')} written")
+
+
+def plural(n: int, noun: str) -> str:
+    """"1 run", "2 runs", "0 runs"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def run_line(number: int, outcome: str, distance: float, hud_time: float, path: Path) -> str:
+    """What the session prints as each run is written."""
+    note = f" ({DISTANCE_NOTE})" if outcome == "finished" else ""
+    return f"run {number}: {outcome}, {distance:.1f} m in {hud_time:.2f} s HUD time{note} -> {path.name}"
 
 
 class RunRecorder:
@@ -63,11 +76,12 @@ class RunRecorder:
     :param drop_aborted: runs cut short by a restart or by the end of the session are not kept.
     :param first_run: ticks of earlier runs are ignored (a session's host plays run 0 before
         the page is ready, and restarts for the first recorded run).
+    :param on_written: called with a line (`run_line`) as each run is written.
     """
 
     def __init__(self, out: str | Path, player: str, session: str, frame_skip: int = 3,
                  seed: int = 0, time_limit: int = 3600, drop_aborted: bool = False,
-                 first_run: int = 0) -> None:
+                 first_run: int = 0, on_written: Callable[[str], None] | None = None) -> None:
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.player, self.session = player, session
@@ -75,6 +89,7 @@ class RunRecorder:
         self.time_limit = time_limit
         self.drop_aborted = drop_aborted
         self.first_run = first_run
+        self.on_written = on_written
         self.summary = SessionSummary()
         # Runs cut by an earlier crash left hidden temporary files: a recorder starting here
         # removes those whose writer is gone (never one being written by a live recorder).
@@ -83,7 +98,6 @@ class RunRecorder:
         self._writer: EpisodeWriter | None = None
         self._run: int | None = None
         self._last_update = 0
-        self._last_state = None
 
     @property
     def recording(self) -> bool:
@@ -111,7 +125,7 @@ class RunRecorder:
             self._writer = None
             return None
         writer.add_update(tick.keys, tick.state)
-        self._last_update, self._last_state = tick.update, tick.state
+        self._last_update = tick.update
         if tick.status != "running":
             self.end_run(tick.status)
             return "written"
@@ -125,7 +139,7 @@ class RunRecorder:
                                      episode_index=self._index, initial_state=tick.state,
                                      frame_skip=self.frame_skip, seed=self.seed,
                                      start_time=now_iso())
-        self._last_update, self._last_state = 0, tick.state
+        self._last_update = 0
 
     def end_run(self, outcome: str) -> Path | None:
         """Publish the run in progress with `outcome` (or drop it); None if nothing was written."""
@@ -138,10 +152,13 @@ class RunRecorder:
         state, keys = writer.updates()
         path = writer.finish(episode_from_updates(state, keys, outcome=outcome, **writer.run_meta))
         self._index += 1
-        state = self._last_state
-        distance, hud_time = float(state[STATE_INDEX["distance"]]), float(state[STATE_INDEX["hud_time"]])
+        last = state[-1]
+        distance, hud_time = float(last[STATE_INDEX["distance"]]), float(last[STATE_INDEX["hud_time"]])
         self.summary.add(outcome, distance, hud_time, path)
-        log.info("wrote %s (%s, %.1f m, %.2f s)", path.name, outcome, distance, hud_time)
+        line = run_line(self.summary.runs, outcome, distance, hud_time, path)
+        log.info("%s", line)
+        if self.on_written is not None:
+            self.on_written(line)
         return path
 
 

@@ -15,28 +15,32 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
+from qwopkit.adapter.openqwop.physics import DISTANCE_NOTE
 from qwopkit.atomic import write_text_atomic
-from qwopkit.console import run_console
+from qwopkit.console import HelpFormatter, output_console, run_console
 from qwopkit.errors import InputError
 
-from .evaluate import EvalReport, evaluate, watch
-from .policies import load_policy
+if TYPE_CHECKING:
+    from .evaluate import EvalReport
 
 PROG = "qwop-eval"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Evaluate a policy in the bundled QWOP game.")
+    p = argparse.ArgumentParser(prog=PROG, description="Evaluate a policy in the bundled QWOP game: "
+                                "finish rate, distances, times and falls.", formatter_class=HelpFormatter)
     p.add_argument("model", metavar="MODEL", help="SB3 model zip (e.g. models/bc.zip)")
-    p.add_argument("--episodes", type=int, default=10, help="runs to play (default 10)")
+    p.add_argument("--episodes", type=int, default=10, help="runs to play")
     p.add_argument("--deterministic", action="store_true",
-                   help="take pi's most likely action (the game has no randomness: runs are identical)")
+                   help="take pi's most likely action (the game has no randomness: every run is the "
+                        "same, so one run says it all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampled actions")
-    p.add_argument("--time-limit", type=float, default=120.0, help="HUD seconds per run (default 120)")
+    p.add_argument("--time-limit", type=float, default=120.0, metavar="SECONDS", help="HUD seconds per run")
     p.add_argument("--watch", action="store_true", help="replay the runs in the game page in Chromium")
     p.add_argument("--json", metavar="FILE", help="also write the summary and the runs as JSON")
     return p
@@ -66,6 +70,8 @@ def print_report(report: EvalReport, console: Console) -> None:
     for i, e in enumerate(report.episodes[:50]):
         runs.add_row(str(i + 1), e.outcome, f"{e.distance:.1f} m", f"{e.hud_time:.2f} s", str(e.steps))
     console.print(runs)
+    if any(e.outcome == "finished" for e in report.episodes):
+        console.print(DISTANCE_NOTE)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,10 +82,20 @@ def run(args: argparse.Namespace) -> int:
     if args.watch and sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise InputError("--watch", "no display (DISPLAY is not set); run under Xvfb or on a desktop")
+    # torch and SB3: only when the command runs (not for --help or a bad flag).
+    from .evaluate import evaluate, watch
+    from .policies import load_policy
+
     policy = load_policy(args.model)
-    report = evaluate(policy, args.episodes, deterministic=args.deterministic, seed=args.seed,
+    episodes = args.episodes
+    if args.deterministic and episodes > 1:
+        # The game has no randomness: deterministic runs of one policy are identical.
+        print(f"{PROG}: --deterministic runs are all the same run (the game has no randomness): "
+              f"playing 1, not {episodes}", flush=True)
+        episodes = 1
+    report = evaluate(policy, episodes, deterministic=args.deterministic, seed=args.seed,
                       time_limit=args.time_limit, progress=True)
-    console = Console() if Console().is_terminal else Console(width=160)
+    console = output_console()
     console.print(f"model {args.model}")
     print_report(report, console)
     if args.json:

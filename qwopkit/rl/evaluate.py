@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -32,6 +32,9 @@ from tqdm import tqdm
 
 import qwopkit  # noqa: F401  (registers qwopkit/QWOP-v0)
 from qwopkit.adapter.features import ACTION_KEYS
+
+if TYPE_CHECKING:
+    from qwopkit.adapter.env import QWOPEnv
 
 ENV_ID = "qwopkit/QWOP-v0"
 SETTLE_UPDATES = 45  # shown after a fall or a finish when watching (1.5 s of ragdoll)
@@ -95,7 +98,7 @@ def run_episode(policy: BasePolicy, env: gym.Env, deterministic: bool,
         obs, _, terminated, truncated, info = env.step(int(action))
         if terminated or truncated:
             break
-    inner = env.unwrapped
+    inner: QWOPEnv = env.unwrapped  # type: ignore[assignment]  # made from ENV_ID
     return EpisodeResult(info["outcome"], info["distance"], info["hud_time"], len(actions),
                          inner.engine.updates, np.array(actions, np.uint8), inner.frame_skip)
 

@@ -198,6 +198,7 @@ class Engine:
         keeps the per-update Python work small: this loop is the hot path of training.)"""
         keys = int(keys) & 0xF
         self.keys = keys
+        assert self.world is not None  # made by reset(), which __init__ calls
         step = self.world.Step
         head = self._head
         view = self._view

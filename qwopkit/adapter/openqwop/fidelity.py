@@ -99,9 +99,29 @@ def default_seed_demos() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[4] / "shared" / "data" / "seed-demos"
 
 
-def main() -> None:
-    report(sys.argv[1] if len(sys.argv) > 1 else default_seed_demos())
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from ...console import HelpFormatter, run_console
+    from ...errors import InputError
+
+    parser = argparse.ArgumentParser(prog="python -m qwopkit.adapter.openqwop.fidelity",
+                                     description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
+    parser.add_argument("folder", nargs="?", type=Path, default=None,
+                        help="folder of the seed's kuro_try*.npz recordings (default: QWOPKIT_SEED_DEMOS, "
+                             "else shared/data/seed-demos beside the checkout; docs/seed-system.md)")
+    args = parser.parse_args(argv)
+    folder = args.folder or default_seed_demos()
+
+    def run() -> int:
+        if not list(folder.glob("kuro_try*.npz")):
+            raise InputError(folder, "no kuro_try*.npz recordings here (docs/seed-system.md says where "
+                                     "they come from)")
+        report(folder)
+        return 0
+
+    return run_console("fidelity", run)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

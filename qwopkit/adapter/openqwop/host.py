@@ -22,6 +22,7 @@ import mimetypes
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from . import physics as ph
 from .engine import RUNNING, Engine
@@ -157,13 +159,20 @@ class GameHost:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the clock, close the connections and the port, and join the thread."""
-        if self._thread is None:
+        """Stop the clock, close the connections and the port, and join the thread.
+
+        Raises RuntimeError if the thread has not ended within `timeout` seconds (the port
+        may then still be open): a host that cannot stop is a bug to see, not to wait out.
+        """
+        thread = self._thread
+        if thread is None:
             return
         if self._loop is not None and self._stop is not None:
             with contextlib.suppress(RuntimeError):  # loop already closed
                 self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
+        thread.join(timeout)
+        if thread.is_alive():
+            raise RuntimeError(f"game host on port {self._port} did not stop within {timeout} s")
         self._thread = None
 
     def __enter__(self) -> GameHost:
@@ -257,7 +266,7 @@ class GameHost:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with serve(self._handle, self._bind[0], self._bind[1],
+        async with serve(self._handle, self._bind[0], self._bind[1], create_connection=_Connection,
                          process_request=self._serve_file, compression=None) as server:
             self._port = _bound_port(server)
             self._restart()  # the spawn state exists before any page connects
@@ -267,6 +276,12 @@ class GameHost:
             clock.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await clock
+            # Browsers open spare connections ahead of need (preconnect) that never send a
+            # request; closing the server would wait for each until its opening handshake times
+            # out (10 s). They carry nothing: drop them.
+            for connection in list(_Connection.opened):
+                if connection.server is server and connection.protocol.state is State.CONNECTING:
+                    connection.transport.abort()
             server.close()
 
     async def _clock(self) -> None:
@@ -396,6 +411,17 @@ class GameHost:
             return _response(http.HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         return _response(http.HTTPStatus.OK, kind, file.read_bytes())
+
+
+class _Connection(ServerConnection):
+    """A server connection that is known from its first byte on, so that stop() can drop the
+    ones still waiting for a request (websockets tracks connections only once they are open)."""
+
+    opened: weakref.WeakSet[_Connection] = weakref.WeakSet()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        _Connection.opened.add(self)
 
 
 def _response(status: http.HTTPStatus, content_type: str, body: bytes) -> Response:

@@ -1,7 +1,7 @@
 """QWOP's physics as data: bodies, joints, track and key effects.
 
-Every number here comes from ../shared/reference/qwop-physics.md (the published facts of the HTML5
-QWOP). Units are Box2D units (1 unit = 20 px, 10 units = 1 displayed metre); +y points down.
+Every number here is one of the published facts of the HTML5 QWOP (docs/original-game.md
+writes them out). Units are Box2D units (1 unit = 20 px, 10 units = 1 displayed metre); +y points down.
 The engine (`engine.py`) turns these tables into a Box2D world; nothing else lives here.
 """
 
@@ -17,6 +17,8 @@ UPDATES_PER_SECOND = 30  # the original's fixed real-time loop; HUD time = updat
 UNITS_PER_METRE = 10.0
 FINISH_X = 1000.0  # a foot touching the ground past this ends the run as a finish (100 m)
 SAND_PIT_X = 989.0  # past this the original shows the jump into the sand pit (cosmetic only)
+# Printed beside distances of finished runs, which read just under 100 m.
+DISTANCE_NOTE = "distance is the torso's; a run finishes when a foot lands past 100 m"
 
 # Collision filtering: runner parts never collide with each other.
 RUNNER_CATEGORY = 0x0002

@@ -79,13 +79,17 @@ def cross_entropy_search(phases: int = 4, population: int = 64, elite: int = 8,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--phases", type=int, default=4)
-    parser.add_argument("--population", type=int, default=64)
-    parser.add_argument("--elite", type=int, default=8)
-    parser.add_argument("--generations", type=int, default=40)
-    parser.add_argument("--max-updates", type=int, default=3600)
-    parser.add_argument("--seed", type=int, default=0)
+    from ...console import HelpFormatter
+
+    parser = argparse.ArgumentParser(prog="python -m qwopkit.adapter.openqwop.search",
+                                     description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
+    parser.add_argument("--phases", type=int, default=4, help="(keys, updates) phases in a key program")
+    parser.add_argument("--population", type=int, default=64, help="candidates played per generation")
+    parser.add_argument("--elite", type=int, default=8, help="best candidates the distributions are refit to")
+    parser.add_argument("--generations", type=int, default=40, help="generations to run")
+    parser.add_argument("--max-updates", type=int, default=3600,
+                        help="game updates per run before it counts as a timeout (3600 = 120 HUD s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampling")
     args = parser.parse_args(argv)
     best = cross_entropy_search(args.phases, args.population, args.elite, args.generations,
                                 args.max_updates, args.seed)
