@@ -11,7 +11,7 @@ import pytest
 import torch as th
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback
+from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
@@ -385,7 +385,7 @@ def test_bad_arguments_name_the_parameter():
             ACER("MlpPolicy", cartpole(n_envs=1), **kwargs)
 
 
-class _EveryRollout(__import__("stable_baselines3").common.callbacks.BaseCallback):
+class _EveryRollout(BaseCallback):
     def __init__(self, fn):
         super().__init__()
         self.fn = fn

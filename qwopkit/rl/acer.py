@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 import torch as th
@@ -246,18 +246,31 @@ class ACER(BaseAlgorithm):
         # Stored as the zip's policy_kwargs, so that every loader rebuilds exactly this network.
         seed_rmsprop = {"optimizer_class": RMSpropTFLike, "optimizer_kwargs": {"alpha": 0.99, "eps": 1e-5}}
         self.policy_kwargs = {**seed_rmsprop, **self.policy_kwargs, "average": True}
-        self.policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule,
-                                        **self.policy_kwargs).to(self.device)
+        policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule,
+                                   **self.policy_kwargs).to(self.device)
+        if not isinstance(policy, ACERPolicy):
+            raise ValueError(f"ACER needs an ACERPolicy (trunk, pi, q and the averaged policy), got "
+                             f"{type(policy).__name__}")
+        self.policy = policy
         # Listed once: walking the modules for them at every update costs more than the update's maths.
         self._live_params = self.policy.live_parameters()
         self._polyak_pairs = self.policy.averaged_pairs()
         capacity = (self.buffer_size // self.n_steps) * self.n_envs
-        self.replay_buffer = SegmentReplayBuffer(capacity, self.n_steps, self.observation_space.shape,
-                                                 int(self.action_space.n), self.observation_space.dtype)
+        self.replay_buffer = SegmentReplayBuffer(capacity, self.n_steps, self.obs_shape, self.n_actions,
+                                                 self.observation_space.dtype)
         if not hasattr(self, "_rng"):
             self._rng = np.random.default_rng(self.seed)
         self._demo_credit = getattr(self, "_demo_credit", 0.0)
         self._phase_index = getattr(self, "_phase_index", -1)
+
+    @property
+    def obs_shape(self) -> tuple[int, ...]:
+        """The shape of one observation (a Box's)."""
+        return tuple(self.observation_space.shape or ())
+
+    @property
+    def n_actions(self) -> int:
+        return int(cast(spaces.Discrete, self.action_space).n)
 
     def set_random_seed(self, seed: int | None = None) -> None:
         """Seed Python, numpy, torch, the action space and the envs, and the replay's sampling."""
@@ -322,12 +335,12 @@ class ACER(BaseAlgorithm):
         """
         assert self._last_obs is not None
         n, b = self.n_steps, env.num_envs
-        obs_shape = self.observation_space.shape
+        obs_shape = self.obs_shape
         seg = Segments(
             observations=np.zeros((b, n + 1, *obs_shape), self.observation_space.dtype),
             actions=np.zeros((b, n), np.int64),
             rewards=np.zeros((b, n), np.float32),
-            mu=np.zeros((b, n, int(self.action_space.n)), np.float32),
+            mu=np.zeros((b, n, self.n_actions), np.float32),
             dones=np.zeros((b, n), bool),
             terminations=np.zeros((b, n), bool),
             final_observations=np.zeros((b, n, *obs_shape), self.observation_space.dtype),
@@ -337,7 +350,8 @@ class ACER(BaseAlgorithm):
         callback.on_rollout_start()
         for t in range(n):
             with th.no_grad():
-                logits = self.policy.pi(self.policy.latent(obs_as_tensor(self._last_obs, self.device)))
+                obs_tensor = obs_as_tensor(cast(np.ndarray, self._last_obs), self.device)
+                logits = self.policy.pi(self.policy.latent(obs_tensor))
                 probs = th.softmax(logits, dim=-1)
                 actions = th.multinomial(probs, 1).squeeze(1).cpu().numpy()
             new_obs, rewards, dones, infos = env.step(actions)
@@ -356,7 +370,7 @@ class ACER(BaseAlgorithm):
                     seg.final_observations[i, t] = infos[i]["terminal_observation"]
                 else:
                     seg.terminations[i, t] = True
-            self._last_obs = new_obs
+            self._last_obs = new_obs  # type: ignore[assignment]
             self._last_episode_starts = dones
         seg.observations[:, n] = self._last_obs
         callback.update_locals(locals())
@@ -380,8 +394,8 @@ class ACER(BaseAlgorithm):
     @th.no_grad()
     def _probabilities(self, obs: np.ndarray) -> np.ndarray:
         """pi(.|obs) for observations of any leading shape."""
-        lead = obs.shape[:-len(self.observation_space.shape)]
-        flat = th.as_tensor(obs.reshape(-1, *self.observation_space.shape), device=self.device)
+        lead = obs.shape[:-len(self.obs_shape)]
+        flat = th.as_tensor(obs.reshape(-1, *self.obs_shape), device=self.device)
         probs = th.softmax(self.policy.pi(self.policy.latent(flat)), dim=-1)
         return probs.cpu().numpy().reshape(*lead, -1)
 
@@ -389,8 +403,8 @@ class ACER(BaseAlgorithm):
     def _loss(self, seg: Segments) -> tuple[th.Tensor, dict[str, float]]:
         """The loss of one update on B segments (its gradient already trust-region projected)."""
         b, n = seg.actions.shape
-        n_actions = int(self.action_space.n)
-        obs_shape = self.observation_space.shape
+        n_actions = self.n_actions
+        obs_shape = self.obs_shape
         dev = self.device
         obs = th.as_tensor(seg.observations, device=dev).reshape(b * (n + 1), *obs_shape)
         latent = self.policy.latent(obs)

@@ -22,11 +22,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import pickle
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import ray
@@ -48,7 +49,7 @@ def _load() -> str:
 
 def _ray_init(args: argparse.Namespace, num_cpus: int) -> None:
     if not ray.is_initialized():
-        ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level="WARNING",
+        ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING,
                  **({"_temp_dir": args.ray_temp} if args.ray_temp else {}))
 
 
@@ -80,7 +81,7 @@ def cartpole(args: argparse.Namespace) -> int:
             if self.num_timesteps >= self.next:
                 mean, _ = evaluate_policy(self.model, self.env, n_eval_episodes=20, deterministic=False)
                 self.steps.append(self.num_timesteps)
-                self.means.append(float(mean))
+                self.means.append(float(cast(float, mean)))
                 self.next += self.every
             return True
 
@@ -104,7 +105,8 @@ def cartpole(args: argparse.Namespace) -> int:
                                            deterministic=False)
         first = next((s for s, m in zip(evals.steps, evals.means) if m >= 475), None)
         row = {"seed": seed, "steps": model.num_timesteps, "seconds": round(seconds, 1),
-               "final_mean": float(final), "final_std": float(final_std), "first_step_at_475": first,
+               "final_mean": float(cast(float, final)), "final_std": float(cast(float, final_std)),
+               "first_step_at_475": first,
                "lag_mean": float(lags.mean()), "lag_max": int(lags.max()), "arrivals": arrivals,
                "curve": {"step": evals.steps, "mean": evals.means}}
         results.append(row)
@@ -202,9 +204,9 @@ def _parts(args: argparse.Namespace, acer: Any, weight_bytes: int) -> dict[str, 
     model = acer(8)
     model.set_logger(Logger(folder=None, output_formats=[]))
     policy = ray.cloudpickle.dumps((model.policy_class, model.policy_kwargs))
-    worker = ray.remote(num_cpus=1)(RolloutWorker).remote(f"qwopkit:{ENV_ID}", None, m, 0, policy,
+    worker: Any = ray.remote(num_cpus=1)(RolloutWorker).remote(f"qwopkit:{ENV_ID}", None, m, 0, policy,
                                                           model.n_steps)
-    collected = ray.get(worker.collect.remote())
+    collected: Any = ray.get(worker.collect.remote())
     ray.kill(worker)
     wire = len(pickle.dumps(collected, protocol=5)) / m
     seg = collected.segments

@@ -121,7 +121,7 @@ def _init_policy_kwargs(path: Path) -> dict[str, Any]:
     if shape != (SEED_OBS_SIZE,) or n_actions != len(ACTION_NAMES):
         raise ModelFileError(path, "its spaces are not QWOP-v0's (71 features, 11 actions)")
     data, _, _ = load_from_zip_file(path, device="cpu", load_data=True)
-    kwargs = dict(data.get("policy_kwargs") or {})
+    kwargs = dict((data or {}).get("policy_kwargs") or {})
     return {k: kwargs[k] for k in ("net_arch", "activation_fn") if k in kwargs}
 
 
@@ -129,7 +129,7 @@ def _pretrain(config: FinetuneConfig, out: Path) -> Path:
     from qwopkit.imitation.cli import main as pretrain
 
     model = out / "bc.zip"
-    argv = ["--demos", *config.demos, "--out", str(model), "--seed", str(config.seed), "--quiet"]
+    argv = ["--demos", *(config.demos or []), "--out", str(model), "--seed", str(config.seed), "--quiet"]
     if config.split:
         argv += ["--split", config.split]
     if pretrain(argv) != 0:
@@ -269,5 +269,6 @@ def _train(model: ACER, config: FinetuneConfig, out: Path, *, progress: RunProgr
     report_path = out / "report.json"
     write_json_atomic(report_path, report)
     curves = plot_curves(report, out / "curves.png")
-    model.env.close()
+    if model.env is not None:
+        model.env.close()
     return FinetuneResult(out, model_path, report, report_path, curves)

@@ -30,9 +30,10 @@ by `load_policy`, so `qwop-eval` takes both.
 from __future__ import annotations
 
 import copy
+import io
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch as th
@@ -41,7 +42,7 @@ from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_zip_file, save_to_zip_file
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor, create_mlp
-from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
 from qwopkit.atomic import atomic_open
@@ -69,6 +70,9 @@ class ACERPolicy(BasePolicy):
         unless the algorithm says `sde_support=False` (as DQN does).
     :param average: also build the Polyak-averaged trunk and pi head (ACER's trust region).
     """
+
+    obs_mean: th.Tensor  # buffers (register_buffer), typed for the checker
+    obs_scale: th.Tensor
 
     def __init__(
         self,
@@ -118,8 +122,8 @@ class ACERPolicy(BasePolicy):
             self.pi_average = copy.deepcopy(self.pi)
             for param in self.average_parameters():
                 param.requires_grad_(False)
-        self.optimizer = self.optimizer_class(self.live_parameters(), lr=lr_schedule(1),
-                                              **self.optimizer_kwargs)
+        make_optimizer: Any = self.optimizer_class  # (SB3 types it as the bare Optimizer)
+        self.optimizer = make_optimizer(self.live_parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
 
     def live_parameters(self) -> list[nn.Parameter]:
         """The trained parameters (trunk, pi, q): what the optimiser moves."""
@@ -164,26 +168,26 @@ class ACERPolicy(BasePolicy):
         self.obs_mean.copy_(th.as_tensor(mean, dtype=th.float32))
         self.obs_scale.copy_(th.as_tensor(scale, dtype=th.float32))
 
-    def latent(self, obs: th.Tensor) -> th.Tensor:
+    def latent(self, obs: PyTorchObs) -> th.Tensor:
         """The trunk's output (B, 128) for a batch of observations."""
         features = self.extract_features(obs, self.features_extractor)
         return self.trunk((features - self.obs_mean) / self.obs_scale)
 
-    def forward(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+    def forward(self, obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor]:
         """Policy logits (B, n) and Q values (B, n)."""
         latent = self.latent(obs)
         return self.pi(latent), self.q(latent)
 
-    def distribution(self, obs: th.Tensor) -> CategoricalDistribution:
+    def distribution(self, obs: PyTorchObs) -> CategoricalDistribution:
         """pi(.|obs) as SB3's categorical distribution."""
         return self.action_dist.proba_distribution(action_logits=self.pi(self.latent(obs)))
 
-    def average_logits(self, obs: th.Tensor) -> th.Tensor:
+    def average_logits(self, obs: PyTorchObs) -> th.Tensor:
         """Logits of the Polyak-averaged policy (no gradient flows into it)."""
         features = self.extract_features(obs, self.features_extractor)
         return self.pi_average(self.trunk_average((features - self.obs_mean) / self.obs_scale))
 
-    def _predict(self, observation: th.Tensor, deterministic: bool = False) -> th.Tensor:
+    def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> th.Tensor:
         return self.distribution(observation).get_actions(deterministic=deterministic)
 
     def action_probabilities(self, obs: np.ndarray) -> np.ndarray:
@@ -221,7 +225,7 @@ def save_policy(policy: BasePolicy, path: str | Path, info: dict[str, Any] | Non
         "qwopkit": info or {},
     }
     with atomic_open(path, "wb") as f:
-        save_to_zip_file(f, data=data, params={"policy": policy.state_dict()})
+        save_to_zip_file(cast(io.BufferedIOBase, f), data=data, params={"policy": policy.state_dict()})
     return path
 
 

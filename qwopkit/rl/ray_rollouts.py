@@ -77,7 +77,7 @@ class Collected:
     cpu_seconds: float = 0.0  # CPU time of its thread (a worker with a core to itself takes about this)
 
 
-def _episode_ends_callback() -> BaseCallback:
+def _episode_ends_callback() -> Any:
     """Inside a worker: a callback that notes the infos of the steps that ended an episode."""
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -125,7 +125,7 @@ class RolloutWorker:
         self.collector = ACER(policy_class, venv, n_steps=n_steps, buffer_size=n_steps, replay_ratio=0.0,
                               seed=seed, policy_kwargs=policy_kwargs, device="cpu")
         self.collector.set_logger(Logger(folder=None, output_formats=[]))
-        self.collector._last_obs = venv.reset()
+        self.collector._last_obs = venv.reset()  # type: ignore[assignment]
         self.collector._last_episode_starts = np.ones(n_envs, bool)
         self.collector.ep_info_buffer = deque(maxlen=1)
         self.collector.ep_success_buffer = deque(maxlen=1)
@@ -153,6 +153,7 @@ class RolloutWorker:
         started, cpu = time.perf_counter(), time.thread_time()
         ends = _episode_ends_callback()
         ends.init_callback(self.collector)
+        assert self.collector.env is not None
         segments = self.collector.collect_rollouts(self.collector.env, ends)
         assert segments is not None  # (this callback never stops collection)
         return Collected(segments, ends.ends, self.version, self.slot, time.perf_counter() - started,

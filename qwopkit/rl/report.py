@@ -97,10 +97,10 @@ def plot_curves(reports: dict[str, dict[str, Any]] | dict[str, Any], path: str |
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if "kind" in reports:  # a single report
-        reports = {reports.get("algorithm", "run"): reports}
+    runs: dict[str, dict[str, Any]] = ({str(reports.get("algorithm", "run")): reports} if "kind" in reports
+                                       else reports)  # one report, or several by label
     fig, axes = plt.subplots(2, 2, figsize=(12, 8), constrained_layout=True)
-    for label, report in reports.items():
+    for label, report in runs.items():
         curve = report["curve"]
         x_steps = np.array(curve["step"], float)
         x_minutes = np.array(curve["seconds"], float) / 60
