@@ -49,7 +49,7 @@ from qwopkit.atomic import atomic_open
 from qwopkit.errors import InputError
 
 SEED_NET_ARCH = (256, 128)
-# The seed's ACER optimiser: RMSProp with alpha 0.99, eps 1e-5 (shared/reference/seed-system.md).
+# The seed's ACER optimiser: RMSProp with alpha 0.99, eps 1e-5 (docs/seed-system.md).
 SEED_OPTIMIZER_KWARGS = {"alpha": 0.99, "eps": 1e-5}
 
 
