@@ -113,8 +113,9 @@ def bench_env(seconds: float) -> dict[str, float]:
     return {"engine_updates": updates, "env_actions": qwop, "walker_steps": walker, "ratio": ratio}
 
 
-def bench_fidelity() -> None:
-    """The engine against the original game's recordings (when the seed's files are at hand)."""
+def bench_fidelity(plot: str | None = None) -> None:
+    """The engine against the original game's recordings (when the seed's files are at hand):
+    the spawn, replays from it, and the teacher-forced one-step error over whole runs."""
     from .adapter.openqwop.fidelity import default_seed_demos, report
 
     folder = default_seed_demos()
@@ -122,7 +123,7 @@ def bench_fidelity() -> None:
         print(f"fidelity: skipped (the seed's recordings are not at {folder}; set QWOPKIT_SEED_DEMOS)")
         return
     print(f"fidelity to the original game ({folder}):")
-    report(folder)
+    report(folder, plot=plot)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="which benchmark to run")
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of each measurement (env: 5, record: 20)")
+    parser.add_argument("--plot", metavar="PNG", default=None,
+                        help="fidelity: also draw the one-step errors into this figure")
     args = parser.parse_args(argv)
     if args.what == "record" and not os.environ.get("DISPLAY"):
         parser.error("record: needs an X display for the key listener (set DISPLAY; Xvfb works)")
@@ -143,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.what == "env":
         bench_env(args.seconds or 5.0)
     elif args.what == "fidelity":
-        bench_fidelity()
+        bench_fidelity(args.plot)
     elif args.what == "record":
         from .recorder.bench import bench_record
 
