@@ -141,3 +141,25 @@ def test_technique_statistics_of_known_sequences():
     other = Runs("b", [np.array([qp] * 8)], [np.full(8, 0.1)])
     assert closeness(other, runs)["share_tv"] == pytest.approx(1 - 1 / 8)
     assert statistics(runs)["median_phase_s"] == pytest.approx(0.1)
+
+
+def test_recipe_table_reads_training_reports_and_names_bad_ones(tmp_path, capsys):
+    from qwopkit.imitation.recipe import main as recipe_main
+
+    report = {"kind": "qwopkit-training-report", "steps": 1000, "seconds": 60.0, "steps_per_second": 16.7,
+              "training": {"first_finish_step": 400, "first_finish_seconds": 30.0, "best_time": 55.5,
+                           "best_time_step": 900, "finished": 3, "episodes": 9},
+              "evaluation": {"last": {"finish_rate": 0.5, "mean_distance": 80.0, "best_time": 57.0},
+                             "history": []},
+              "curve": {"step": [500, 1000], "seconds": [30, 60], "mean_distance": [50.0, 90.0],
+                        "best_time": [None, 55.5]}}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    assert recipe_main(["--run", f"his runs={path}", "--plot", str(tmp_path / "c.png")]) == 0
+    out = capsys.readouterr().out
+    row = "| his runs | 1,000 (17) | step 400 (0.50 min) | 55.50 s (900) | 3 of 9 | 50%, 80.0 m, 57.00 s |"
+    assert row in out
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    (tmp_path / "bad.json").write_text("{}")
+    assert recipe_main(["--run", f"x={tmp_path / 'bad.json'}"]) == 1
+    assert "bad.json: not a training report" in capsys.readouterr().err
