@@ -171,3 +171,14 @@ def test_the_top_players_runs_end_as_their_recorded_returns_say(seed_demos):
                 wrong.append((name, a, ret, got))
     assert not wrong
 
+
+
+def test_the_one_step_figure_is_drawn(tmp_path):
+    from qwopkit.adapter.openqwop.fidelity import plot_one_step
+
+    keys = np.fromiter(get_bot("stride").keys(), dtype=np.int64, count=900)
+    obs, actions = _decisions(keys)
+    run = RecordedRun("stride", obs[:len(actions)], ACTION_TO_SEED[actions])
+    results = {"3": [teacher_forced(run, "3")], "fitted": [teacher_forced(run, "fitted")]}
+    path = plot_one_step(results, tmp_path / "one-step.png")
+    assert path.stat().st_size > 10_000
