@@ -16,9 +16,11 @@ but no angular velocity and no absolute x. Both can be recovered:
   his finished runs integrate to 99.4-101.2 m (docs/kuro.md).
 - The torso's absolute x is then that integral from the spawn (`torso_x_estimate`).
 
-`teacher_forced` sets the runner to each recorded state (Engine.set_state), holds the recorded
-action for the decision and compares the features it reaches with the next recorded ones: the
-engine's error over whole runs, not only from the spawn (fidelity.py reports it).
+`describe_run` reads how a run ended (fell, finished, unknown) and its distance and HUD times
+(the importer's outcomes). `predict_decision` sets the runner to a recorded state
+(Engine.set_state), holds an action for a decision and returns the features it reaches:
+fidelity.teacher_forced compares them with the next recorded ones over whole runs;
+qwopkit.imitation.recovery sets the runner the same way to hold other actions than his.
 """
 
 from __future__ import annotations
