@@ -115,8 +115,9 @@ def bench_env(seconds: float) -> dict[str, float]:
     return {"engine_updates": updates, "env_actions": qwop, "walker_steps": walker, "ratio": ratio}
 
 
-def bench_fidelity() -> None:
-    """The engine against the original game's recordings (when the seed's files are at hand)."""
+def bench_fidelity(plot: str | None = None) -> None:
+    """The engine against the original game's recordings (when the seed's files are at hand):
+    the spawn, replays from it, and the teacher-forced one-step error over whole runs."""
     from .adapter.openqwop.fidelity import default_seed_demos, report
 
     folder = default_seed_demos()
@@ -124,7 +125,7 @@ def bench_fidelity() -> None:
         print(f"fidelity: skipped (the seed's recordings are not at {folder}; set QWOPKIT_SEED_DEMOS)")
         return
     print(f"fidelity to the original game ({folder}):")
-    report(folder)
+    report(folder, plot=plot)
 
 
 WHAT = {"env": "engine updates/s and environment actions/s, against BipedalWalker-v3",
@@ -144,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("what", choices=list(WHAT), help="which benchmark to run")
     parser.add_argument("--seconds", type=float, default=None,
                         help="length of each measurement (default: env 5, record 20)")
+    parser.add_argument("--plot", metavar="PNG", default=None,
+                        help="fidelity: also draw the one-step errors into this figure")
     return parser
 
 
@@ -184,7 +187,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.what == "env":
         bench_env(args.seconds or 5.0)
     elif args.what == "fidelity":
-        bench_fidelity()
+        bench_fidelity(args.plot)
     elif args.what == "record":
         from .recorder.bench import bench_record
 

@@ -3,7 +3,9 @@ plugged in (the library itself knows nothing of the game or the learners).
 
 - `replay`: re-simulation in the bundled engine (qwopkit.recorder.verify.resimulate);
 - `validate --deep`: observations checked against the engine's features as well;
-- `estimate-mu --classifier bc`: the behaviour-cloning trainer of qwopkit.imitation.
+- `estimate-mu --classifier bc`: the behaviour-cloning trainer of qwopkit.imitation;
+- `import-npz`: the outcome, distance and timing of each imported run, inferred from its features
+  (qwopkit.adapter.openqwop.recorded.describe_run).
 
     python -m qwopkit.qwop_data ls examples/data     # the same as `qwop-data ls examples/data`
 """
@@ -35,8 +37,15 @@ def _features_problem(ep):
     return features_problem(ep)
 
 
+def _describe_run(observations, torso_x):
+    from qwopkit.adapter.openqwop.recorded import describe_run  # the game's knowledge of a run
+
+    return describe_run(observations, torso_x)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    tools = Tools(replay=_resimulate, deep_checks=[_features_problem], bc_classifier=_bc_classifier)
+    tools = Tools(replay=_resimulate, deep_checks=[_features_problem], bc_classifier=_bc_classifier,
+                  describe_run=_describe_run)
     return dataset_main(argv, tools)
 
 

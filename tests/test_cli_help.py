@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import pytest
 
 MODULE_COMMANDS = ["qwopkit.adapter.openqwop.search:main", "qwopkit.adapter.openqwop.fidelity:main",
-                   "qwopkit.imitation.check:main",
+                   "qwopkit.imitation.check:main", "qwopkit.imitation.technique:main",
+                   "qwopkit.imitation.recipe:main",
                    "qwopkit.app.bench:main", "qwopkit.rl.bench_acer:main"]
 
 

@@ -174,3 +174,97 @@ def test_minari_export_says_who_played_and_keeps_one_frame_skip(tmp_path, monkey
     write_episode(engine_episode(random_keys(rng, 40), player="cyd", frame_skip=5), people)
     with pytest.raises(EpisodeError, match="frame_skip 5, but .* has 3: one Minari dataset has one "):
         export_minari(people, "qwopkit/two-v0", path=root)
+
+
+# ----------------------------------------------------------------------------- outcomes of imports
+def _engine_npz(path, runs, *, frame_skip=3, absolute=False):
+    """An SB2 file of the engine's own runs (per-update key sequences), recorded the seed's way:
+    the features before each decision and its action, nothing after the last one."""
+    from qwopkit.adapter.features import action_of_keys, seed_observation
+    from qwopkit.adapter.openqwop import run_keys
+
+    obs, actions, starts = [], [], []
+    for keys in runs:
+        states = run_keys(keys)
+        ended = np.flatnonzero(states[:, -2:].any(1))
+        stop = int(ended[0]) if len(ended) else len(keys)
+        rows = states[:stop:frame_skip]
+        features = seed_observation(rows).astype(np.float64)
+        if absolute:
+            features[:, X_COLUMNS] += rows[:, [0]]  # as early recordings kept them
+        obs.append(features)
+        actions += [ACTION_TO_SEED[action_of_keys(int(k))] for k in keys[:stop:frame_skip]]
+        starts += [True] + [False] * (len(rows) - 1)
+    obs = np.concatenate(obs)
+    np.savez(path, obs=obs, actions=np.array(actions)[:, None], rewards=np.zeros(len(obs)),
+             episode_returns=np.zeros(len(runs)), episode_starts=np.array(starts))
+    return path
+
+
+def _bot_keys(name, n):
+    from qwopkit.adapter.openqwop.bots import get_bot
+
+    return np.fromiter(get_bot(name).keys(), dtype=np.int64, count=n)
+
+
+def test_import_reads_each_runs_outcome_distance_and_time_from_its_features(tmp_path):
+    from qwopkit.adapter.openqwop.recorded import describe_run
+
+    runs = [_bot_keys("stride", 3600), _bot_keys("flail", 600), np.zeros(150, np.int64)]
+    path = _engine_npz(tmp_path / "kuro_try7.npz", runs)
+    plain = [read_episode(f) for f in import_npz(path, tmp_path / "plain")]
+    assert [e.meta["outcome"] for e in plain] == ["unknown"] * 3  # no describer: nothing inferred
+    episodes = [read_episode(f) for f in import_npz(path, tmp_path / "out", player="kurodo",
+                                                    describe=describe_run)]
+    assert [e.meta["outcome"] for e in episodes] == ["finished", "fell", "unknown"]
+    finished = episodes[0]
+    assert finished.meta["distance"] == pytest.approx(100.0, abs=2.0)
+    assert finished.meta["hud_time"] == pytest.approx(113.5, rel=0.05)  # docs/game.md: the bot's 113.47 s
+    assert finished.meta["frame_skip"] == 3 and finished.terminations[-1]
+    assert np.isfinite(finished.infos["distance"]).all() and np.diff(finished.infos["hud_time"]).min() >= 0
+    for episode in episodes:
+        assert episode.meta["tags"] == ["original-game"] and episode.meta["imported"]
+        assert episode.meta["game"] == "qwop-original" and episode.meta["player"] == "kurodo"
+    assert episodes[2].terminations[-1]  # unknown ends as every import did: terminated
+
+
+def test_import_of_a_slower_recorder_with_absolute_x(tmp_path):
+    from qwopkit.adapter.openqwop.recorded import describe_run
+
+    path = _engine_npz(tmp_path / "human_try7.npz", [_bot_keys("stride", 1200)], frame_skip=6, absolute=True)
+    episode = read_episode(import_npz(path, tmp_path, player="beginner", describe=describe_run)[0])
+    raw = np.load(path)["obs"]
+    assert episode.meta["frame_skip"] == 6  # ~6 updates per decision, as the beginner's recorder
+    assert episode.meta["distance"] == pytest.approx(raw[-1, 69] / 10)  # the recorded x, not an estimate
+    assert (episode.observations[:, 69] == 0).all()
+
+
+def test_qwop_data_import_npz_prints_the_outcomes(tmp_path, capsys):
+    from qwopkit.qwop_data import main
+
+    path = _engine_npz(tmp_path / "kuro_try7.npz", [_bot_keys("flail", 600), _bot_keys("flail", 300)])
+    assert main(["import-npz", str(path), "--player", "kurodo", "--out", str(tmp_path / "data")]) == 0
+    printed = capsys.readouterr().out
+    assert "2 episode(s) into" in printed and "(2 fell)" in printed
+    assert main(["ls", str(tmp_path / "data"), "--csv"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.count("fell") == 2 and "original-game" in listing and "kurodo" in listing
+
+
+def test_import_the_top_player_and_the_beginner_with_outcomes(tmp_path, seed_demos):
+    from qwopkit.qwop_data import main
+
+    kuro = sorted(str(p) for p in seed_demos.glob("kuro_try*.npz"))
+    human = sorted(str(p) for p in seed_demos.glob("human_try*.npz"))
+    assert main(["import-npz", *kuro, "--player", "kurodo", "--out", str(tmp_path / "kurodo")]) == 0
+    assert main(["import-npz", *human, "--player", "beginner", "--out", str(tmp_path / "beginner")]) == 0
+    from qwopkit.dataset import build_index
+
+    index = build_index([tmp_path / "kurodo", tmp_path / "beginner"])
+    counts = index.groupby(["player", "outcome"]).size().to_dict()
+    assert counts == {("beginner", "fell"): 50, ("kurodo", "fell"): 12, ("kurodo", "finished"): 38}
+    finished = index[index["outcome"] == "finished"]
+    assert finished["distance"].between(99, 102).all() and finished["hud_time"].between(50, 70).all()
+    # His recorder took ~3.4 updates per decision, the beginner's ~6.4 (docs/kuro.md).
+    assert set(index[index["player"] == "kurodo"]["frame_skip"]) == {3}
+    assert set(index[index["player"] == "beginner"]["frame_skip"]) <= {6, 7}

@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from qwopkit.atomic import clean_leftovers
 from qwopkit.console import HelpFormatter, output_console, run_console
 
 from .attributes import ATTRIBUTES
-from .episodes import EpisodeFile, ExtraCheck
+from .episodes import EpisodeFile, ExtraCheck, open_episode
 from .errors import EpisodeError
 
 PROG = "qwop-data"
@@ -50,6 +51,8 @@ class Tools:
     replay: Callable[[Path], Any] | None = None
     deep_checks: list[ExtraCheck] = field(default_factory=list)
     bc_classifier: Callable[[int], Any] | None = None  # seed -> classifier factory for crossfit_mu
+    # (features, torso x or None) -> outcome and estimates of an imported run (interop.import_npz)
+    describe_run: Callable[..., dict] | None = None
 
 
 def _out() -> Console:
@@ -258,8 +261,13 @@ def cmd_import_npz(args: argparse.Namespace, tools: Tools) -> int:
     total = 0
     for npz in args.files:
         written = import_npz(npz, args.out, player=args.player, session=args.session, mu_eps=args.eps,
-                             overwrite=args.force)
-        print(f"{npz}: {len(written)} episode(s) into {args.out}")
+                             overwrite=args.force, describe=tools.describe_run)
+        outcomes: Counter[str] = Counter()
+        for episode_path in written:
+            with open_episode(episode_path, marks=False) as episode:
+                outcomes[episode.meta["outcome"]] += 1
+        print(f"{npz}: {len(written)} episode(s) into {args.out} ("
+              + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) + ")")
         total += len(written)
     return 0 if total else 1
 

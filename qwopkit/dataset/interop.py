@@ -17,7 +17,7 @@ import math
 import os
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from .errors import EpisodeError, EpisodeWarning
 from .mu import DEFAULT_EPS, smoothed_mu
 from .paths import PathSpec
 from .progress import track
-from .schema import GAME_ORIGINAL, N_ACTIONS, OBS_SIZE, UNKNOWN_OUTCOME
+from .schema import DEFAULT_FRAME_SKIP, GAME_ORIGINAL, N_ACTIONS, OBS_SIZE, UNKNOWN_OUTCOME
 from .transitions import select_paths
 from .writer import write_episode
 
@@ -190,13 +190,26 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+# What a run's features show about itself (outcome, distance, HUD time, timing): the game's
+# knowledge, so the caller hands it in (qwop-data passes qwopkit.adapter.openqwop.recorded's
+# describe_run); without it, imports keep outcome "unknown" and no estimates.
+RunDescriber = Callable[[np.ndarray, "np.ndarray | None"], dict]
+ORIGINAL_GAME_TAG = "original-game"
+
+
 def import_npz(npz_path: str | Path, out_folder: str | Path, *, player: str | None = None,
                session: str | None = None, mu_eps: float = DEFAULT_EPS,
-               overwrite: bool = False) -> list[Path]:
+               overwrite: bool = False, describe: RunDescriber | None = None) -> list[Path]:
     """Write each episode of a seed `.npz` as an episode file; returns the files written.
 
     `player` and `session` default to the file name split at its first underscore
-    (kuro_try1.npz -> player "kuro", session "try1").
+    (kuro_try1.npz -> player "kuro", session "try1"). Every episode is marked imported from the
+    original game (`imported`, `game` qwop-original, `source`, the tag "original-game").
+    :param describe: f(observations (T, 71), torso x (T,) or None) -> {"outcome", "reason",
+        "distance" (T,), "hud_time" (T,), "updates_per_decision"}: the run's outcome and
+        estimates (docs/dataset.md#imports-outcome-distance-and-time): they become the
+        episode's outcome, `distance`, `hud_time`, `frame_skip` (the rounded updates per
+        decision) and `infos/*`.
     """
     path = Path(npz_path)
     data = _load_npz(path)
@@ -213,7 +226,7 @@ def import_npz(npz_path: str | Path, out_folder: str | Path, *, player: str | No
     starts = np.flatnonzero(data["episode_starts"])
     ends = np.append(starts[1:], len(obs))
 
-    written = []
+    episodes = []
     for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
         t = int(b - a)
         # SB2 files hold the observation before each action but none after the last one:
@@ -222,22 +235,32 @@ def import_npz(npz_path: str | Path, out_folder: str | Path, *, player: str | No
         ep_obs = np.vstack([obs[a:b], obs[b - 1:b]])
         distance = (np.append(torso_x[a:b], torso_x[b - 1]) / UNITS_PER_METRE if absolute
                     else np.full(t + 1, math.nan))
-        truncated = t >= SEED_TIME_LIMIT_DECISIONS
+        hud_time = np.full(t + 1, math.nan)
+        outcome = "timeout" if t >= SEED_TIME_LIMIT_DECISIONS else UNKNOWN_OUTCOME
+        frame_skip = DEFAULT_FRAME_SKIP
+        if describe is not None:
+            run = describe(obs[a:b], torso_x[a:b] if absolute else None)
+            distance = np.append(run["distance"], run["distance"][-1]).astype(np.float64)
+            hud_time = np.append(run["hud_time"], run["hud_time"][-1]).astype(np.float64)
+            if outcome == UNKNOWN_OUTCOME:
+                outcome = run["outcome"]
+            frame_skip = max(int(round(run["updates_per_decision"])), 1)
+        truncated = outcome == "timeout"
         terminations = np.zeros(t, bool)
         truncations = np.zeros(t, bool)
         (truncations if truncated else terminations)[-1] = True
         meta = default_meta(
             player, session, i,
             game=GAME_ORIGINAL, game_version="", start_time="",
-            state_fields=[], outcome="timeout" if truncated else UNKNOWN_OUTCOME,
-            distance=float(distance[-1]), hud_time=math.nan,
+            state_fields=[], outcome=outcome,
+            distance=float(distance[-1]), hud_time=float(hud_time[-1]), frame_skip=frame_skip,
             mu_method="smoothed", mu_params={"eps": mu_eps},
-            imported=True, source=path.name,
+            imported=True, source=path.name, tags=[ORIGINAL_GAME_TAG],
         )
-        episode = Episode(
+        episodes.append(Episode(
             meta=meta, observations=ep_obs, actions=actions[a:b], rewards=data["rewards"][a:b],
             terminations=terminations, truncations=truncations, mu=smoothed_mu(actions[a:b], mu_eps),
-            infos={"distance": distance, "hud_time": np.full(t + 1, math.nan)},
-        )
-        written.append(write_episode(episode, out_folder, overwrite=overwrite))
-    return written
+            infos={"distance": distance, "hud_time": hud_time},
+        ))
+    # Every episode is built (and so every estimate made) before the first file is written.
+    return [write_episode(episode, out_folder, overwrite=overwrite) for episode in episodes]

@@ -52,13 +52,24 @@ def make_policy(obs_dim: int, net_arch: Sequence[int] = SEED_NET_ARCH) -> ACERPo
                       net_arch=list(net_arch))
 
 
-def _loss(policy: ACERPolicy, obs: th.Tensor, actions: th.Tensor,
-          ent_coef: float) -> tuple[th.Tensor, th.Tensor]:
-    """(loss to minimise, cross-entropy) on one batch."""
+def _loss(policy: ACERPolicy, obs: th.Tensor, actions: th.Tensor, ent_coef: float,
+          weights: th.Tensor | None = None) -> tuple[th.Tensor, th.Tensor]:
+    """(loss to minimise, unweighted cross-entropy) on one batch."""
     logits = policy.pi(policy.latent(obs))
-    ce = F.cross_entropy(logits, actions)
+    ce_each = F.cross_entropy(logits, actions, reduction="none")
+    ce = ce_each.mean()
+    fit = ce if weights is None else (ce_each * weights).mean()
     entropy = -(F.softmax(logits, -1) * F.log_softmax(logits, -1)).sum(-1).mean()
-    return ce - ent_coef * entropy, ce
+    return fit - ent_coef * entropy, ce
+
+
+def class_weights(actions: np.ndarray, power: float, n: int = N_ACTIONS) -> np.ndarray:
+    """(n,) loss weight of each action: count^-power, scaled so the decisions' mean weight is 1
+    (actions never recorded get weight 0: they have no decisions to weigh)."""
+    counts = np.bincount(np.asarray(actions, dtype=np.int64), minlength=n).astype(np.float64)
+    weights = np.where(counts > 0, np.maximum(counts, 1.0) ** -power, 0.0)
+    mean = (weights * counts).sum() / max(counts.sum(), 1.0)
+    return weights / mean if mean > 0 else weights
 
 
 @th.no_grad()
@@ -121,6 +132,10 @@ def _train(train_obs: np.ndarray, train_actions: np.ndarray, valid_obs: np.ndarr
     optimizer = th.optim.Adam(policy.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     obs = th.as_tensor(train_obs, dtype=th.float32)
     actions = th.as_tensor(train_actions, dtype=th.long)
+    weight_of = (th.as_tensor(class_weights(train_actions, config.class_balance), dtype=th.float32)
+                 if config.class_balance else None)
+    # Noise in standard deviations of each feature, so it is in the units the trunk sees.
+    noise_scale = config.obs_noise * policy.obs_scale if config.obs_noise else None
     has_valid = valid_obs is not None and valid_actions is not None and len(valid_actions) > 0
     generator = th.Generator().manual_seed(config.seed)
 
@@ -135,7 +150,11 @@ def _train(train_obs: np.ndarray, train_actions: np.ndarray, valid_obs: np.ndarr
         total, n = 0.0, 0
         for start in range(0, len(order), config.batch_size):
             idx = order[start:start + config.batch_size]
-            loss, ce = _loss(policy, obs[idx], actions[idx], config.ent_coef)
+            batch = obs[idx]
+            if noise_scale is not None:
+                batch = batch + th.randn(batch.shape, generator=generator) * noise_scale
+            loss, ce = _loss(policy, batch, actions[idx], config.ent_coef,
+                             None if weight_of is None else weight_of[actions[idx]])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -174,6 +193,13 @@ class Demos:
     train_episodes: list[str] = field(default_factory=list)
     valid_episodes: list[str] = field(default_factory=list)
     split: dict[str, Any] = field(default_factory=dict)  # how the split was made
+    # Per decision, its episode's index into train_episodes / valid_episodes.
+    train_groups: np.ndarray | None = None
+    valid_groups: np.ndarray | None = None
+    # How the decisions were shaped after loading (imitation/recovery.py: shape_demos); the
+    # recorded training decisions come first in train_obs, `train_recorded` of them.
+    shaping: dict[str, Any] = field(default_factory=dict)
+    train_recorded: int | None = None
 
 
 def _n_valid(n: int, fraction: float) -> int:
@@ -199,7 +225,8 @@ def load_demos(specs: str | Path | Sequence[str | Path], *, split: str | None = 
         how = {"name": split, **{k: v for k, v in read_splits(folder).get(split, {}).items()
                                  if k in ("by", "seed", "valid_fraction")}}
         return Demos(train.observations, train.actions, valid.observations, valid.actions,
-                     [str(p) for p in train.paths], [str(p) for p in valid.paths], how)
+                     [str(p) for p in train.paths], [str(p) for p in valid.paths], how,
+                     train.episode.astype(np.int64), valid.episode.astype(np.int64))
 
     if not 0 < valid_fraction < 1:
         raise ParameterError("valid_fraction", f"must be in (0, 1), got {valid_fraction}")
@@ -212,12 +239,18 @@ def load_demos(specs: str | Path | Sequence[str | Path], *, split: str | None = 
     perm = np.random.default_rng(seed).permutation(n)
     valid_ids = sorted(order[i] for i in perm[:_n_valid(n, valid_fraction)])
     in_valid = np.isin(data.episode, valid_ids)
+    train_ids = [i for i in range(n) if i not in valid_ids]
+    renumber = np.full(n, -1, np.int64)
+    renumber[train_ids] = np.arange(len(train_ids))
+    renumber[valid_ids] = np.arange(len(valid_ids))
+    groups = renumber[data.episode]
     return Demos(
         data.observations[~in_valid], data.actions[~in_valid],
         data.observations[in_valid], data.actions[in_valid],
-        [str(p) for i, p in enumerate(data.paths) if i not in valid_ids],
+        [str(data.paths[i]) for i in train_ids],
         [str(data.paths[i]) for i in valid_ids],
         {"name": None, "by": "episode", "seed": seed, "valid_fraction": valid_fraction},
+        groups[~in_valid], groups[in_valid],
     )
 
 

@@ -22,7 +22,8 @@ from .config import BCConfig
 PROG = "qwop-pretrain"
 # Library parameters and the flags that set them: the error funnel names the flag.
 FLAGS = {"specs": "--demos", "train_actions": "--demos", "train_obs": "--demos", "valid_obs": "--demos",
-         "split": "--split", "valid_fraction": "--valid", "lr": "--lr"}
+         "split": "--split", "valid_fraction": "--valid", "lr": "--lr",
+         "per_decision": "--recovery", "depth": "--recovery-depth"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this many epochs without a better validation loss")
     p.add_argument("--ent-coef", type=float, default=d.ent_coef, help="entropy bonus coefficient")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam's weight decay")
+    p.add_argument("--class-balance", type=float, default=d.class_balance,
+                   help="weigh each action's decisions by count^-X in the loss (0: as recorded, 1: balanced)")
+    p.add_argument("--obs-noise", type=float, default=d.obs_noise,
+                   help="Gaussian noise on the training inputs, in standard deviations of each feature")
+    shaping = p.add_argument_group("shaping the demonstrations (docs/imitation.md)")
+    shaping.add_argument("--drop-settling", action="store_true",
+                         help="leave out each run's decisions before its first key press")
+    shaping.add_argument("--recovery", type=int, default=0, metavar="N",
+                         help="add N recovery decisions per recorded training decision: the engine "
+                              "takes other actions from his recorded state, labelled with his next one")
+    shaping.add_argument("--recovery-depth", type=int, default=3, metavar="D",
+                         help="recovery decisions are 1 to D other actions off his path")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -54,6 +67,10 @@ def _check(args: argparse.Namespace) -> None:
               ("--epochs", args.epochs, args.epochs >= 1), ("--patience", args.patience, args.patience >= 1),
               ("--ent-coef", args.ent_coef, args.ent_coef >= 0),
               ("--weight-decay", args.weight_decay, args.weight_decay >= 0),
+              ("--class-balance", args.class_balance, 0 <= args.class_balance <= 1),
+              ("--obs-noise", args.obs_noise, args.obs_noise >= 0),
+              ("--recovery", args.recovery, args.recovery >= 0),
+              ("--recovery-depth", args.recovery_depth, args.recovery_depth >= 1),
               ("--valid", args.valid, 0 < args.valid < 1))
     for flag, value, ok in checks:
         if not ok:
@@ -71,8 +88,16 @@ def run(args: argparse.Namespace) -> int:
     from .report import build_report, print_report, report_path, summary, write_report
 
     config = BCConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
-                      ent_coef=args.ent_coef, weight_decay=args.weight_decay, seed=args.seed)
+                      ent_coef=args.ent_coef, weight_decay=args.weight_decay, seed=args.seed,
+                      class_balance=args.class_balance, obs_noise=args.obs_noise)
     demos = load_demos(args.demos, split=args.split, valid_fraction=args.valid, seed=args.seed)
+    if args.drop_settling or args.recovery:
+        from .recovery import shape_demos  # the engine: only when asked for
+
+        demos = shape_demos(demos, drop_settling=args.drop_settling, recovery=args.recovery,
+                            recovery_depth=args.recovery_depth, seed=args.seed, progress=not args.quiet)
+        print(f"{PROG}: {demos.shaping['settling_dropped']} settling decisions left out, "
+              f"{demos.shaping['recovery_decisions']} recovery decisions added", flush=True)
     print(f"{PROG}: {len(demos.train_episodes)} train episodes ({len(demos.train_actions)} decisions), "
           f"{len(demos.valid_episodes)} valid ({len(demos.valid_actions)} decisions)", flush=True)
     start = time.monotonic()

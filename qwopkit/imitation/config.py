@@ -19,3 +19,9 @@ class BCConfig:
     seed: int = 0
     net_arch: tuple[int, ...] | None = None  # None: the seed's network (rl.policies.SEED_NET_ARCH)
     threads: int = 1  # torch threads while training: one is fastest for a net this small
+    # Each recorded action's weight in the loss is (its count)^-class_balance, normalised to a
+    # mean of 1 over the training decisions: 0 weighs every decision alike, 1 every action alike.
+    class_balance: float = 0.0
+    # Gaussian noise added to the standardised training inputs of every minibatch (in standard
+    # deviations of each feature): the clone sees states a little off the recorded ones.
+    obs_noise: float = 0.0

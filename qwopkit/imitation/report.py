@@ -37,7 +37,9 @@ def _part(result: BCResult, obs: np.ndarray, actions: np.ndarray) -> dict[str, A
 def build_report(demos: Demos, result: BCResult, config: BCConfig, *, specs: list[str], model: str | Path,
                  seconds: float) -> dict[str, Any]:
     """Everything about one cloning run, JSON-able."""
-    train = _part(result, demos.train_obs, demos.train_actions)
+    # Training figures on the recorded decisions only (not on recovery decisions added to them).
+    n_recorded = len(demos.train_actions) if demos.train_recorded is None else demos.train_recorded
+    train = _part(result, demos.train_obs[:n_recorded], demos.train_actions[:n_recorded])
     valid = _part(result, demos.valid_obs, demos.valid_actions)
     per_action = []
     cm = np.array(valid["confusion"])
@@ -45,7 +47,7 @@ def build_report(demos: Demos, result: BCResult, config: BCConfig, *, specs: lis
         recorded, predicted = int(cm[i].sum()), int(cm[:, i].sum())
         per_action.append({
             "action": name,
-            "train_count": int(np.sum(demos.train_actions == i)),
+            "train_count": int(np.sum(demos.train_actions[:n_recorded] == i)),
             "valid_count": recorded,
             "valid_recall": float(cm[i, i] / recorded) if recorded else None,
             "valid_precision": float(cm[i, i] / predicted) if predicted else None,
@@ -55,6 +57,7 @@ def build_report(demos: Demos, result: BCResult, config: BCConfig, *, specs: lis
         "model": str(model),
         "demos": specs,
         "split": demos.split,
+        "shaping": demos.shaping,
         "episodes": {"train": demos.train_episodes, "valid": demos.valid_episodes},
         "config": config_dict(config),
         "epochs": len(result.history),

@@ -187,6 +187,42 @@ class Engine:
             joints[spec.name] = world.CreateJoint(joint_def)
         return joints
 
+    def set_state(self, state: np.ndarray, *, knee_keys: int | None = None) -> None:
+        """Put the runner in a raw state (layout.STATE_FIELDS): a fresh world, then every body
+        placed with its position, angle and velocities; the update count from the HUD time, the
+        keys held and the fallen flag from the state's tail.
+
+        The hip limits depend on the last knee key pressed (O and P switch them, releasing both
+        keeps them), which a state does not hold: `knee_keys` gives it (O, P, or 0 for the spawn
+        limits); by default the state's own held keys say it when they hold O or P, else 0.
+        What a state cannot carry either: Box2D's contact caches (warm starting) start empty,
+        so a placed runner does not continue bit-identically from where a played one would
+        (docs/game.md). Joint angles and speeds in the state are not read: they follow from the
+        bodies.
+        """
+        state = np.asarray(state, dtype=np.float64)
+        if state.shape != (STATE_SIZE,) or not np.isfinite(state).all():
+            raise ValueError(f"state: expected {STATE_SIZE} finite values, got shape {state.shape}")
+        self.reset(self.seed)
+        for body, (x, y, angle, vx, vy, omega) in zip(self._body_list, state[:BODY_BLOCK].reshape(-1, 6)):
+            body.transform = ((x, y), angle)
+            body.linearVelocity = (vx, vy)
+            body.angularVelocity = omega
+        self.updates = int(round(state[-4] * ph.UPDATES_PER_SECOND))
+        keys = int(state[-3]) & 0xF
+        if knee_keys is None:
+            knee_keys = ph.dominant_keys(keys)[1]
+        knee = ph.dominant_keys(int(knee_keys))[1]
+        if knee:  # switches the hip limits (and the knee motors, which `keys` then sets)
+            self._apply_keys(knee)
+        self._apply_keys(keys)
+        self.keys = keys
+        if state[-2]:
+            self.status = FELL
+            for joint in self._key_joints:
+                joint.motorEnabled = False
+                joint.limitEnabled = False
+
     # ------------------------------------------------------------------ one update
     def update(self, keys: int) -> str:
         """Advance one game update with `keys` (Q=1 W=2 O=4 P=8) held. Returns the run status."""
