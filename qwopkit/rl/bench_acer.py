@@ -36,6 +36,7 @@ import numpy as np
 import torch as th
 
 from qwopkit.atomic import atomic_write, write_json_atomic
+from qwopkit.console import HelpFormatter
 
 ENV_ID = "qwopkit/QWOP-v0"
 
@@ -250,25 +251,25 @@ def summary(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m qwopkit.rl.bench_acer", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
     c = sub.add_parser("cartpole", help="ACER on CartPole-v1, 500k steps per seed",
                        description="Correctness: ACER with SB2's settings on CartPole-v1, the mean return of "
                                    "20 sampled episodes per evaluation (the bar: 475).",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     c.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds")
     c.add_argument("--steps", type=int, default=500_000, help="environment steps per seed")
     c.add_argument("--eval-every", type=int, default=25_000, help="environment steps between evaluations")
     s = sub.add_parser("speed", help="training steps/s of ACER, DQN and QR-DQN on QWOP-v0",
                        description="Training steps per second on QWOP-v0 of ACER, SB3's DQN and sb3-contrib's"
                                    " QR-DQN, each for the same wall-clock time, in one run.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     s.add_argument("--seconds", type=float, default=60.0, help="wall-clock seconds per learner")
     s.add_argument("--seed", type=int, default=0, help="seed")
     q = sub.add_parser("qwop", help="PPO, ACER and ACER with demos at a fixed wall-clock budget",
                        description="Learning in the bundled game at a fixed wall-clock budget per run, same "
                                    "seed: PPO, ACER from scratch, ACER from the clone with demos in replay.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     q.add_argument("--minutes", type=float, default=20.0, help="wall-clock minutes per run")
     q.add_argument("--seed", type=int, default=0, help="seed of every run")
     q.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="which runs")
@@ -279,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("summary", help="the table and curves of the qwop runs already in --out",
                        description="The comparison table (best HUD time at wall-clock marks) and the curves "
                                    "of the qwop runs whose reports are in --out.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     m.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="which runs")
     for sp in (c, s, q, m):
         sp.add_argument("--out", default="runs/bench", help="where reports and curves go")

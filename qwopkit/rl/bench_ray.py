@@ -33,6 +33,7 @@ import numpy as np
 import ray
 
 from qwopkit.atomic import write_json_atomic
+from qwopkit.console import HelpFormatter
 
 from .buffers import Segments
 from .ray_rollouts import Collected
@@ -343,10 +344,12 @@ def _ingest(model: Any, rollouts: Any, seconds: float) -> tuple[float, int, floa
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m qwopkit.rl.bench_ray", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
     c = sub.add_parser("cartpole", help="ACER on CartPole-v1 with 2 Ray workers, 500k steps per seed",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       description="Correctness: ACER with SB2's CartPole settings, its environments on "
+                                   "Ray workers; the mean return of 20 sampled episodes (the bar: 475).",
+                       formatter_class=HelpFormatter)
     c.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds")
     c.add_argument("--steps", type=int, default=500_000, help="environment steps per seed")
     c.add_argument("--eval-every", type=int, default=25_000, help="environment steps between evaluations")
@@ -354,11 +357,17 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--envs-per-worker", type=int, default=4, help="environments per worker")
     c.add_argument("--sync-every", type=int, default=1, help="learner updates between policy refreshes")
     s = sub.add_parser("speed", help="steps/s on QWOP-v0 without Ray, with 1 and 2 workers; model inputs",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       description="Training steps/s on QWOP-v0 without Ray and with 1 and 2 workers, "
+                                   "then the inputs of docs/ray.md's model (segment bytes, update time, "
+                                   "fetch, publish and insertion costs).",
+                       formatter_class=HelpFormatter)
     s.add_argument("--seconds", type=float, default=60.0, help="wall-clock seconds per configuration")
     s.add_argument("--envs-per-worker", type=int, default=4, help="environments per worker")
     m = sub.add_parser("simulate", help="many light workers with an artificial delay feed the real learner",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       description="A cluster on this machine: light workers that sleep as long as a real "
+                                   "one collects feed the real ACER learner; where steps/s stop growing "
+                                   "is its limit.",
+                       formatter_class=HelpFormatter)
     m.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32], help="light workers")
     m.add_argument("--delay", type=float, default=0.01,
                    help="seconds a light worker takes per collection (a real one's on a core of its own)")

@@ -22,7 +22,7 @@ import time
 import warnings
 from collections.abc import Sequence
 
-from qwopkit.console import run_console
+from qwopkit.console import HelpFormatter, run_console
 
 PROG = "qwop-finetune"
 
@@ -48,7 +48,7 @@ CONFIG_FLAGS = {
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog=PROG, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog=PROG, formatter_class=HelpFormatter,
         description="Fine-tune a policy with ACER in the bundled game, recorded runs in its replay.")
     run = p.add_argument_group("the run")
     run.add_argument("--demos", nargs="+", metavar="SPEC",
