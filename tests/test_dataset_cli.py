@@ -105,11 +105,16 @@ def test_import_and_export(data, tmp_path):
     assert "2 episode(s)" in r.stdout
     rows = _rows(qwop_data("ls", "--csv", "--imported", tmp_path / "imported", cwd=data).stdout)
     assert [(r["player"], r["session"], r["outcome"]) for r in rows] == [("kuro", "try7", "unknown")] * 2
-    r = qwop_data("export-minari", "data", tmp_path / "imported", "--id", "qwopkit/cli-v0",
+    # Imports carry the decision length read from their features (1 update for this noise), the
+    # recordings 3: one Minari dataset holds one environment, so they export apart.
+    r = qwop_data("export-minari", "data", tmp_path / "imported", "--id", "qwopkit/mixed-v0",
+                  "--path", tmp_path / "minari", cwd=data, ok=False)
+    assert r.returncode == 1 and "export them separately" in r.stderr and "Traceback" not in r.stderr
+    r = qwop_data("export-minari", tmp_path / "imported", "--id", "qwopkit/cli-v0",
                   "--path", tmp_path / "minari", cwd=data)
-    assert "8 episodes" in r.stdout
+    assert "2 episodes" in r.stdout
     meta = json.loads((tmp_path / "minari" / "qwopkit" / "cli-v0" / "data" / "metadata.json").read_text())
-    assert meta["total_episodes"] == 8 and meta["action_space"]
+    assert meta["total_episodes"] == 2 and meta["action_space"]
 
 
 def test_split_leaves_excluded_episodes_out_and_says_so(data, tmp_path):

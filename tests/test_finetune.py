@@ -195,6 +195,11 @@ def test_a_run_killed_with_kill_9_resumes_from_its_checkpoint(tmp_path):
     header = csv[0].split(",")
     share = [row.split(",")[header.index("replay/demo_share")] for row in csv[1:]]
     assert any(v and float(v) > 0 for v in share)
+    # The figures logged before the kill are kept beside the resumed run's (SB3 starts its files afresh).
+    earlier = (out / "logs" / f"progress.before-{killed_at}.csv").read_text().splitlines()
+    column = earlier[0].split(",").index("time/total_timesteps")
+    assert min(int(row.split(",")[column]) for row in earlier[1:]) <= killed_at
+    assert (out / "logs" / f"log.before-{killed_at}.txt").stat().st_size > 0
 
 
 

@@ -516,6 +516,8 @@ class ACER(BaseAlgorithm):
             self.train(segments, inject_demos=inject)
             if log_interval is not None and iteration % log_interval == 0:
                 self._dump_logs(iteration)
+        if log_interval is not None and iteration % log_interval:
+            self._dump_logs(iteration)  # the last figures too: a short run (or a resumed tail) has a row
         callback.on_training_end()
         return self
 

@@ -233,13 +233,24 @@ def _rollouts(config: FinetuneConfig, model: ACER, log: Any) -> Any:
     return rollouts.start(model)
 
 
+def _keep_earlier_logs(logs: Path, step: int) -> None:
+    """Rename progress.csv and log.txt to progress.before-STEP.csv and log.before-STEP.txt."""
+    for name in ("progress.csv", "log.txt"):
+        path = logs / name
+        if path.exists() and path.stat().st_size:
+            path.rename(path.with_name(f"{path.stem}.before-{step}{path.suffix}"))
+
+
 def _train(model: ACER, config: FinetuneConfig, out: Path, *, progress: RunProgressCallback,
            evals: dict[str, Any] | None, log: Any) -> FinetuneResult:
     from .schedules import PhaseSchedule
 
     total = PhaseSchedule.parse(config.schedule).total_steps
     resumed = model.num_timesteps > 0
-    # log.txt keeps the logger's tables and the phase changes, progress.csv the figures.
+    # log.txt keeps the logger's tables and the phase changes, progress.csv the figures. SB3's
+    # logger starts both files afresh: a resumed run moves the earlier ones aside first.
+    if resumed:
+        _keep_earlier_logs(out / "logs", model.num_timesteps)
     model.set_logger(configure(str(out / "logs"), ["csv", "tensorboard", "log"]))
     model.verbose = 1  # phase changes are printed too
     evaluation = QWOPEvalCallback(config.eval_every, config.eval_episodes, config.time_limit, config.seed,
