@@ -154,12 +154,14 @@ def _run(args: argparse.Namespace) -> int:
     for model in args.models:
         runs, summary = model_runs(model, args.episodes, args.deterministic)
         rows.append({**statistics(runs), "closeness": closeness(runs, player), "evaluation": summary})
-    header = f"{'':34} {'TV shares':>9} {'W1 phases':>9} {'median phase':>12}  shares " + " ".join(KEY_STATES)
+    header = (f"{'':34} {'TV shares':>9} {'W1 phases':>9} {'W1 thigh':>9} {'median phase':>12}  shares "
+              + " ".join(KEY_STATES))
     print(header)
     for row in rows:
         c = row["closeness"]
         share = " ".join(f"{row['share'][k]:.2f}" for k in KEY_STATES)
         print(f"{row['name'][-34:]:34} {c['share_tv']:9.3f} {c['phase_w1_s']:8.3f}s "
+              f"{c['thigh_phase_w1_s']:8.3f}s "
               f"{row['median_phase_s'] or 0:11.3f}s  {share}")
     if args.out:
         from qwopkit.atomic import write_json_atomic
