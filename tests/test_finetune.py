@@ -5,16 +5,14 @@ kill -9 then resumed from its checkpoint."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from finetune_runs import finetune, running_until_checkpoint
 
 from qwopkit.adapter.env import forward_velocity_reward_from_features
 from qwopkit.dataset import import_npz, mark, read_episode, write_episode
@@ -24,11 +22,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
 STRIDE = sorted(EXAMPLES.glob("bot_stride-*.h5"))
 QUICK = ["--n-envs", "2", "--eval-every", "2000", "--eval-episodes", "1", "--checkpoint-every", "2000",
          "--replay-start", "100"]
-
-
-def finetune(*args, cwd=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "qwopkit.rl.finetune_cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def copy_examples(folder: Path, paths=None) -> Path:
@@ -159,21 +152,10 @@ def test_an_existing_run_is_never_written_over(tmp_path):
 
 def test_a_run_killed_with_kill_9_resumes_from_its_checkpoint(tmp_path):
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "qwopkit.rl.finetune_cli", "--demos", *map(str, STRIDE), "--out", str(out),
-            "--schedule", "self:4k,demos:30k", "--init", "scratch", *QUICK]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    args = ["--demos", *STRIDE, "--out", out, "--schedule", "self:4k,demos:30k", "--init", "scratch", *QUICK]
+    with running_until_checkpoint(args, out, 6000, log=tmp_path / "killed.log"):
+        pass  # killed with kill -9 on leaving
     latest = out / "checkpoints" / "latest.json"
-    deadline = time.monotonic() + 240
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if latest.exists() and json.loads(latest.read_text())["step"] >= 6000:
-                break
-            time.sleep(0.2)
-        assert proc.poll() is None, "the run ended before it could be killed"
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(30)
     killed_at = json.loads(latest.read_text())["step"]
     assert not (out / "model.zip").exists()
     folder = out / "checkpoints" / json.loads(latest.read_text())["folder"]

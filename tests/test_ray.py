@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]'; "
                                         ".ci/run installs it)")
 
+from finetune_runs import finetune, running_until_checkpoint  # noqa: E402
 from ray import cloudpickle  # noqa: E402
 from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
@@ -113,11 +113,6 @@ class StepCounter(BaseCallback):
 
 # ----------------------------------------------------------------------------- the command
 # (first in the file: these start their own Ray, in the command's process, before the shared one starts)
-def finetune(*args, env, timeout=240):
-    return subprocess.run([sys.executable, "-m", "qwopkit.rl.finetune_cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=env)
-
-
 def command_env(tmp_path_factory) -> tuple[dict[str, str], Path]:
     """The command's environment: Ray's session files in a temporary folder of a short name (its
     sockets' paths must stay within 107 bytes), a token in the environment rather than ~/.ray."""
@@ -151,30 +146,19 @@ def test_bad_ray_settings_are_one_line_naming_the_flag(tmp_path, capsys, monkeyp
 def test_a_ray_run_killed_with_kill_9_resumes_from_its_checkpoint(tmp_path, tmp_path_factory):
     env, ray_temp = command_env(tmp_path_factory)
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "qwopkit.rl.finetune_cli", "--demos", *map(str, STRIDE), "--out", str(out),
-            "--schedule", "self:2k,demos:4k", "--init", "scratch", "--ray", *QUICK]
-    with open(tmp_path / "killed.log", "wb") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    latest = out / "checkpoints" / "latest.json"
-    deadline = time.monotonic() + 180
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if latest.exists() and json.loads(latest.read_text())["step"] >= 2000:
-                break
-            time.sleep(0.2)
-        assert proc.poll() is None, f"the run ended early: {(tmp_path / 'killed.log').read_text()}"
+    args = ["--demos", *STRIDE, "--out", out, "--schedule", "self:2k,demos:4k", "--init", "scratch", "--ray",
+            *QUICK]
+    with running_until_checkpoint(args, out, 2000, log=tmp_path / "killed.log", env=env, seconds=180):
         started = ray_processes(str(ray_temp))
         assert started, "the run started no Ray of its own"
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(30)
+    latest = out / "checkpoints" / "latest.json"
     # The learner's Ray (servers and workers, in process groups of their own) ends with it.
     assert not wait_gone(started)
     killed_at = json.loads(latest.read_text())["step"]
     assert not (out / "model.zip").exists()
     assert json.loads((out / "run.json").read_text())["ray"] == "local"
 
-    r = finetune("--resume", out, env=env)
+    r = finetune("--resume", out, env=env, timeout=240)
     assert r.returncode == 0, r.stderr
     assert f"resuming {out} at step {killed_at:,}" in r.stdout
     assert "rollouts: 2 Ray workers x 2 envs" in r.stdout
