@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from qwopkit.console import HelpFormatter, run_console
+from qwopkit.dataset.schema import UPDATES_PER_SECOND
 from qwopkit.spaces import ACTION_NAMES
 
-UPDATES_PER_SECOND = 30
 # Our action index -> its key state by effect (QW acts as Q, OP as O).
 _EFFECT = {"QW": "Q", "OP": "O"}
 KEY_STATES = tuple(n for n in ACTION_NAMES if n not in _EFFECT)
@@ -70,6 +70,11 @@ def phases(runs: Runs, of: str = "keys") -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in out.items()}
 
 
+def pooled_phases(runs: Runs, of: str = "keys") -> np.ndarray:
+    """Every phase length of `phases(runs, of)` in one array, whatever the value held."""
+    return np.concatenate(list(phases(runs, of).values()) or [np.zeros(0)])
+
+
 def wasserstein(a: np.ndarray, b: np.ndarray) -> float:
     """Wasserstein-1 distance between two samples (the area between their distribution functions)."""
     if len(a) == 0 or len(b) == 0:
@@ -82,7 +87,7 @@ def wasserstein(a: np.ndarray, b: np.ndarray) -> float:
 
 def statistics(runs: Runs) -> dict[str, Any]:
     """The technique of some runs as numbers (JSON-able)."""
-    every = np.concatenate(list(phases(runs, "keys").values()) or [np.zeros(0)])
+    every = pooled_phases(runs)
     thigh, knee = phases(runs, "thigh"), phases(runs, "knee")
     return {
         "name": runs.name,
@@ -99,12 +104,9 @@ def closeness(runs: Runs, reference: Runs) -> dict[str, float]:
     """How far `runs` are from `reference`: shares (total variation) and phases (Wasserstein-1, s)."""
     tv = 0.5 * float(np.abs(shares(runs) - shares(reference)).sum())
 
-    def pooled(r: Runs, of: str) -> np.ndarray:
-        return np.concatenate(list(phases(r, of).values()) or [np.zeros(0)])
-
     return {"share_tv": tv,
-            "phase_w1_s": wasserstein(pooled(runs, "keys"), pooled(reference, "keys")),
-            "thigh_phase_w1_s": wasserstein(pooled(runs, "thigh"), pooled(reference, "thigh"))}
+            "phase_w1_s": wasserstein(pooled_phases(runs, "keys"), pooled_phases(reference, "keys")),
+            "thigh_phase_w1_s": wasserstein(pooled_phases(runs, "thigh"), pooled_phases(reference, "thigh"))}
 
 
 def player_runs(specs: Sequence[str], name: str = "player") -> Runs:
