@@ -28,6 +28,7 @@ from qwopkit.console import HelpFormatter, output_console, run_console
 from qwopkit.dataset import build_index
 
 from .bc import BCConfig, cross_entropy, load_demos, train_bc
+from .cli import add_shaping_options, shaped
 
 ACCURACY_GOAL = 0.90
 DISTANCE_GOAL = 0.80
@@ -44,11 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--sampled", type=int, default=0, help="also this many sampled runs per clone")
     p.add_argument("--goal", type=float, default=None, metavar="METRES",
                    help="distance goal each clone's runs are held to (see above; default: none)")
-    p.add_argument("--drop-settling", action="store_true", help="as qwop-pretrain's")
-    p.add_argument("--recovery", type=int, default=0, metavar="N", help="as qwop-pretrain's")
-    p.add_argument("--recovery-depth", type=int, default=3, metavar="D", help="as qwop-pretrain's")
-    p.add_argument("--class-balance", type=float, default=0.0, help="as qwop-pretrain's")
-    p.add_argument("--obs-noise", type=float, default=0.0, help="as qwop-pretrain's")
+    add_shaping_options(p)
     p.add_argument("--save", default=None, metavar="DIR", help="keep each clone as DIR/clone-seedS.zip")
     args = p.parse_args(argv)
 
@@ -79,11 +76,7 @@ def _check(args: argparse.Namespace) -> int:
     for seed in args.seeds:
         start = time.monotonic()
         demos = load_demos(args.demos, seed=seed)
-        if args.drop_settling or args.recovery:
-            from .recovery import shape_demos
-
-            demos = shape_demos(demos, drop_settling=args.drop_settling, recovery=args.recovery,
-                                recovery_depth=args.recovery_depth, seed=seed)
+        demos = shaped(demos, args, seed=seed)
         config = BCConfig(seed=seed, class_balance=args.class_balance, obs_noise=args.obs_noise)
         result = train_bc(demos.train_obs, demos.train_actions, demos.valid_obs, demos.valid_actions, config)
         n = demos.train_recorded or len(demos.train_actions)  # recorded ones (recovery ones after them)

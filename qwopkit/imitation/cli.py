@@ -13,11 +13,15 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from qwopkit.console import HelpFormatter, run_console
 from qwopkit.errors import InputError
 
 from .config import BCConfig
+
+if TYPE_CHECKING:
+    from .bc import Demos
 
 PROG = "qwop-pretrain"
 # Library parameters and the flags that set them: the error funnel names the flag.
@@ -46,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after this many epochs without a better validation loss")
     p.add_argument("--ent-coef", type=float, default=d.ent_coef, help="entropy bonus coefficient")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="Adam's weight decay")
+    add_shaping_options(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def add_shaping_options(p: argparse.ArgumentParser) -> None:
+    """The flags that shape what a clone learns from (qwop-pretrain's, and the cloning check's)."""
+    d = BCConfig()
     p.add_argument("--class-balance", type=float, default=d.class_balance,
                    help="weigh each action's decisions by count^-X in the loss (0: as recorded, 1: balanced)")
     p.add_argument("--obs-noise", type=float, default=d.obs_noise,
@@ -58,8 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
                               "takes other actions from his recorded state, labelled with his next one")
     shaping.add_argument("--recovery-depth", type=int, default=3, metavar="D",
                          help="recovery decisions are 1 to D other actions off his path")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
+
+
+def shaped(demos: Demos, args: argparse.Namespace, *, seed: int, progress: bool = False) -> Demos:
+    """`demos` shaped as add_shaping_options' flags ask (the engine is loaded only then)."""
+    if not (args.drop_settling or args.recovery):
+        return demos
+    from .recovery import shape_demos
+
+    return shape_demos(demos, drop_settling=args.drop_settling, recovery=args.recovery,
+                       recovery_depth=args.recovery_depth, seed=seed, progress=progress)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -92,10 +112,7 @@ def run(args: argparse.Namespace) -> int:
                       class_balance=args.class_balance, obs_noise=args.obs_noise)
     demos = load_demos(args.demos, split=args.split, valid_fraction=args.valid, seed=args.seed)
     if args.drop_settling or args.recovery:
-        from .recovery import shape_demos  # the engine: only when asked for
-
-        demos = shape_demos(demos, drop_settling=args.drop_settling, recovery=args.recovery,
-                            recovery_depth=args.recovery_depth, seed=args.seed, progress=not args.quiet)
+        demos = shaped(demos, args, seed=args.seed, progress=not args.quiet)
         print(f"{PROG}: {demos.shaping['settling_dropped']} settling decisions left out, "
               f"{demos.shaping['recovery_decisions']} recovery decisions added", flush=True)
     print(f"{PROG}: {len(demos.train_episodes)} train episodes ({len(demos.train_actions)} decisions), "
