@@ -27,17 +27,10 @@ from tqdm import tqdm
 
 from qwopkit.adapter.features import ACTION_KEYS, seed_observation
 from qwopkit.adapter.openqwop import Engine
-from qwopkit.adapter.openqwop.recorded import (
-    decision_updates,
-    knee_history,
-    states_from_features,
-    torso_x_estimate,
-)
+from qwopkit.adapter.openqwop.recorded import decision_starts, decision_updates, whole_updates
 from qwopkit.errors import ParameterError
 from qwopkit.imitation.bc import Demos
 from qwopkit.spaces import N_ACTIONS
-
-MAX_UPDATES = 8  # a fitted decision length is rounded and kept within 1..8 updates
 
 
 def settling_mask(actions: np.ndarray) -> np.ndarray:
@@ -71,11 +64,9 @@ def recovery_decisions(observations: np.ndarray, actions: np.ndarray, *, per_dec
     if len(obs) < 2 or per_decision == 0:
         return np.zeros((0, obs.shape[1]), np.float32), np.zeros(0, np.int64)
     engine = engine or Engine()
-    lengths = np.clip(np.round(decision_updates(obs)), 1, MAX_UPDATES).astype(np.int64)
-    keys = ACTION_KEYS[actions].astype(np.int64)
-    states = states_from_features(obs, torso_x_estimate(obs))
-    states[1:, -3] = keys[:-1]  # the keys held when each decision starts
-    knees = knee_history(keys)
+    fitted = decision_updates(obs)
+    lengths = whole_updates(fitted)
+    states, knees = decision_starts(obs, ACTION_KEYS[actions], fitted)
     skip = np.zeros(len(obs), bool) if skip is None else np.asarray(skip, bool)
     out_obs, out_actions = [], []
     for t in range(1, len(obs)):

@@ -31,11 +31,11 @@ from .engine import Engine
 from .physics import dominant_keys
 from .recorded import (
     constant_velocity,
+    decision_starts,
     decision_updates,
-    knee_history,
     predict_decision,
     states_from_features,
-    torso_x_estimate,
+    whole_updates,
 )
 
 SPAWN_TOLERANCE = 1e-4
@@ -122,13 +122,8 @@ def teacher_forced(run: RecordedRun, timing: str = "fitted", engine: Engine | No
     obs = run.observations
     keys = ACTION_KEYS[SEED_TO_ACTION[run.actions]].astype(np.int64)
     fitted = decision_updates(obs)
-    if timing == "fitted":
-        updates = np.clip(np.round(fitted), 1, 8).astype(np.int64)
-    else:
-        updates = np.full(len(fitted), int(timing))
-    states = states_from_features(obs, torso_x_estimate(obs, fitted))
-    states[1:, -3] = keys[:-1]  # the keys held when each decision starts
-    knees = knee_history(keys)
+    updates = whole_updates(fitted) if timing == "fitted" else np.full(len(fitted), int(timing))
+    states, knees = decision_starts(obs, keys, fitted)
     cols = SEED_POSITION_COLUMNS
     ours = np.array([predict_decision(engine, states[t], int(keys[t]), int(updates[t]), int(knees[t]))
                      for t in range(len(obs) - 1)]).reshape(-1, obs.shape[1])

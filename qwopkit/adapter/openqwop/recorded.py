@@ -206,6 +206,30 @@ def knee_history(keys: np.ndarray) -> np.ndarray:
     return out
 
 
+MAX_DECISION_UPDATES = 8  # a fitted decision length is rounded and kept within 1..8 updates
+
+
+def whole_updates(fitted: np.ndarray) -> np.ndarray:
+    """Fitted decision lengths (`decision_updates`) as whole game updates, 1..MAX_DECISION_UPDATES."""
+    return np.clip(np.round(fitted), 1, MAX_DECISION_UPDATES).astype(np.int64)
+
+
+def decision_starts(observations: np.ndarray, keys: np.ndarray,
+                    fitted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """What the runner is set to before each recorded decision: raw states (N, 99) rebuilt from
+    the features (the torso's x integrated over the fitted lengths) holding the keys of the
+    decision before, and the knee-key history (N,) that sets the hip limits (`knee_history`).
+
+    :param keys: (N,) the key mask held at each decision.
+    """
+    obs = np.asarray(observations, dtype=np.float64)
+    keys = np.asarray(keys, dtype=np.int64)
+    fitted = decision_updates(obs) if fitted is None else fitted
+    states = states_from_features(obs, torso_x_estimate(obs, fitted))
+    states[1:, STATE_INDEX["keys"]] = keys[:-1]
+    return states, knee_history(keys)
+
+
 def predict_decision(engine: Engine, state: np.ndarray, keys: int, updates: int,
                      knee_keys: int) -> np.ndarray:
     """The seed features reached from `state` by holding `keys` for `updates` game updates."""
@@ -227,4 +251,5 @@ def constant_velocity(observations: np.ndarray, updates: np.ndarray | float) -> 
 
 
 __all__ = ["angular_velocities", "decision_updates", "torso_x_estimate", "states_from_features",
-           "knee_history", "predict_decision", "constant_velocity", "ground_gap", "describe_run"]
+           "knee_history", "whole_updates", "decision_starts", "predict_decision", "constant_velocity",
+           "ground_gap", "describe_run"]
