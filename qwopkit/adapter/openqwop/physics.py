@@ -14,6 +14,10 @@ TIME_STEP = 0.04
 VELOCITY_ITERATIONS = 5
 POSITION_ITERATIONS = 5
 UPDATES_PER_SECOND = 30  # the original's fixed real-time loop; HUD time = updates / 30
+# Default time limit of a run (HUD seconds) for the env, recorder, evaluation and learners. The
+# original has none; the seed stopped runs at 120 s, but on the original's physics the bundled
+# open-loop bots need 148-155 s for 100 m, so the toolkit's runs may last 3 minutes.
+TIME_LIMIT = 180.0
 UNITS_PER_METRE = 10.0
 FINISH_X = 1000.0  # a foot touching the ground past this ends the run as a finish (100 m)
 SAND_PIT_X = 989.0  # past this the original shows the jump into the sand pit (cosmetic only)
