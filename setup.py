@@ -13,7 +13,7 @@ setup(
             "qwopkit.adapter.openqwop._physics",
             sources=["qwopkit/adapter/openqwop/csrc/physics.c", "qwopkit/adapter/openqwop/csrc/module.c"],
             depends=["qwopkit/adapter/openqwop/csrc/world.h"],
-            extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
+            extra_compile_args=["-O2", "-ffp-contract=off", "-fno-math-errno"],
             libraries=["m"],
         )
     ]

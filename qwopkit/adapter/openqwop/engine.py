@@ -85,7 +85,7 @@ class Engine:
         return STATUS[_physics.advance(self._world, 0, self.keys, int(updates), stop)]
 
     # ------------------------------------------------------------------ placing and restoring
-    def set_state(self, state: np.ndarray, *, knee_keys: int | None = None) -> None:
+    def set_state(self, state: np.ndarray, *, knee_keys: int | None = None, head_torque: float = 0.0) -> None:
         """Put the runner in a raw state (layout.STATE_FIELDS): a fresh world, then every body
         placed with its position, angle and velocities; the clock from the HUD time, the keys
         held and the fallen flag from the state's tail.
@@ -93,14 +93,16 @@ class Engine:
         The hip limits depend on the last knee key pressed (O and P switch them, releasing both
         keeps them), which a state does not hold: `knee_keys` gives it (O, P, or 0 for the spawn
         limits); by default the state's own held keys say it when they hold O or P, else 0.
-        A raw state carries no contact caches (warm starting), so a placed runner does not
-        continue bit-identically from where a played one would: `snapshot` / `restore` do.
+        The original never clears the head's torque: it is the running sum of every update's
+        -4 (head angle + 0.2), which a state does not hold either: `head_torque` gives it.
+        A raw state carries no contact or joint caches (warm starting), so a placed runner does
+        not continue bit-identically from where a played one would: `snapshot` / `restore` do.
         Joint angles and speeds in the state are not read: they follow from the bodies.
         """
         state = np.ascontiguousarray(state, dtype=np.float64)
         if state.shape != (STATE_SIZE,) or not np.isfinite(state).all():
             raise ValueError(f"state: expected {STATE_SIZE} finite values, got shape {state.shape}")
-        _physics.place(self._world, 0, state)
+        _physics.place(self._world, 0, state, float(head_torque))
         keys = int(state[-3]) & 0xF
         if knee_keys is None:
             knee_keys = ph.dominant_keys(keys)[1]

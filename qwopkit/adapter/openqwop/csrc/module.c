@@ -125,14 +125,14 @@ static PyObject *py_apply_keys(PyObject *self, PyObject *args) {
 }
 
 static PyObject *py_place(PyObject *self, PyObject *args) {
-    Py_buffer buf, state; Py_ssize_t i;
-    if (!PyArg_ParseTuple(args, "w*ny*", &buf, &i, &state)) return NULL;
+    Py_buffer buf, state; Py_ssize_t i; double torque = 0;
+    if (!PyArg_ParseTuple(args, "w*ny*|d", &buf, &i, &state, &torque)) return NULL;
     World *w = world_at(&buf, i);
     if (w && state.len < (Py_ssize_t)(STATE_SIZE * sizeof(double))) {
         PyErr_SetString(PyExc_ValueError, "state: needs 99 float64 values");
         w = NULL;
     }
-    if (w) world_place(w, (const double *)state.buf);
+    if (w) world_place(w, (const double *)state.buf, torque);
     PyBuffer_Release(&buf); PyBuffer_Release(&state);
     if (!w) return NULL;
     Py_RETURN_NONE;
@@ -199,7 +199,7 @@ static PyMethodDef methods[] = {
     {"state", py_state, METH_VARARGS, "state(worlds, i, out): write world i's raw state (99 float64) into out."},
     {"step_batch", py_step_batch, METH_VARARGS, "step_batch(worlds, keys, updates, states, status): every world holds its keys for `updates` updates."},
     {"apply_keys", py_apply_keys, METH_VARARGS, "apply_keys(worlds, i, keys): set motor speeds and hip limits as an update with these keys would, without stepping."},
-    {"place", py_place, METH_VARARGS, "place(worlds, i, state): a fresh world with the runner put in a raw state (no contact caches)."},
+    {"place", py_place, METH_VARARGS, "place(worlds, i, state, head_torque=0): a fresh world with the runner put in a raw state (no contact or joint caches)."},
     {"info", py_info, METH_VARARGS, "info(worlds, i) -> dict of update count, status, HUD score, hurdle poses, head torque."},
     {"joint", py_joint, METH_VARARGS, "joint(worlds, i, j) -> (motor speed, lower, upper, motor enabled, limit enabled) of runner joint j (layout order)."},
     {"profile", py_profile, METH_VARARGS, "profile(worlds, i, keys) -> seconds: total, contacts, solver, broadphase over len(keys) updates."},

@@ -48,8 +48,19 @@ static inline void mat_set(Mat22 *m, double angle) {
 
 /* ------------------------------------------------------------------ bodies */
 
+/* The rotation of a body's transform, recomputed only when its angle changed: cos and sin are
+ * most of a step's cost, and the same angle (bit for bit) gives the same rotation. */
+static inline void body_set_rotation(Body *b, double angle) {
+    uint64_t bits;
+    memcpy(&bits, &angle, sizeof bits);
+    if (bits == b->rotationOf && b->rotationValid) return;
+    mat_set(&b->xf.R, angle);
+    b->rotationOf = bits;
+    b->rotationValid = 1;
+}
+
 static void body_synchronize_transform(Body *b) {
-    mat_set(&b->xf.R, b->sweep.a);
+    body_set_rotation(b, b->sweep.a);
     Mat22 *t = &b->xf.R;
     Vec2 *e = &b->sweep.localCenter;
     b->xf.position.x = b->sweep.c.x - (t->col1.x * e->x + t->col2.x * e->y);
@@ -1237,7 +1248,7 @@ static void world_step(World *w) {
 
 static void set_position_and_angle(World *w, int k, double x, double y, double angle) {
     Body *b = &w->bodies[k];
-    mat_set(&b->xf.R, angle);
+    body_set_rotation(b, angle);
     b->xf.position.x = x; b->xf.position.y = y;
     Mat22 *i = &b->xf.R;
     Vec2 *n = &b->sweep.localCenter;
@@ -1541,9 +1552,10 @@ int world_status(const World *w) {
 }
 
 /* A fresh world with the runner placed in a raw state (layout.py): positions, angles and
- * velocities of the 12 parts, the clock, the keys and the fallen flag. Contact caches start
- * empty, so a placed runner is not bit-identical to a played one (a snapshot is). */
-void world_place(World *w, const double *state) {
+ * velocities of the 12 parts, the clock, the keys, the fallen flag and the head's accumulated
+ * torque. Contact and joint caches (warm starting) start empty, so a placed runner is not
+ * bit-identical to a played one (a snapshot is). */
+void world_place(World *w, const double *state, double headTorque) {
     world_reset(w);
     for (int p = 0; p < 12; p++) {
         const double *s = state + 6 * p;
@@ -1556,5 +1568,6 @@ void world_place(World *w, const double *state) {
     long n = (long)floor(state[95] * 30 + 0.5);
     w->updates = n; w->clockUpdates = n;
     w->keys = (int)state[96] & 0xF;
+    w->bodies[w->runner[1]].torque = headTorque;
     if (state[97] != 0) { w->fallen = 1; end_game(w); }
 }

@@ -41,6 +41,8 @@ typedef struct {
     int flags;
     int tag;             /* runner part index 0..11 in state order, or a TAG_* */
     Xf xf;
+    uint64_t rotationOf;  /* the angle (its bits) that xf.R was computed from */
+    int rotationValid;
     Sweep sweep;
     Vec2 v;
     double w;
@@ -142,6 +144,6 @@ void world_reset(World *w);
 void world_update(World *w, int keys);
 int world_status(const World *w);
 void world_apply_keys(World *w, int keys);
-void world_place(World *w, const double *state);
+void world_place(World *w, const double *state, double headTorque);
 
 #endif
