@@ -77,7 +77,7 @@ class QWOPVectorEnv(VectorEnv):
     def _observe(self, states: np.ndarray) -> np.ndarray:
         return seed_observation(states) if self.observation == "seed" else states.copy()
 
-    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         for i in range(self.num_envs):
             self.worlds.reset(i)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _physics
+from . import _physics  # the compiled core (csrc/, built by setup.py)
 from . import physics as ph
 from .layout import STATE_SIZE
 
