@@ -101,8 +101,8 @@ class QWOPVectorEnv(VectorEnv):
         obs = self._observe(states)
         ended = np.flatnonzero(terminations | truncations)
         if len(ended):
-            info["final_obs"] = np.array([obs[i] if i in ended else None for i in range(self.num_envs)],
-                                         dtype=object)
+            final = [obs[i].copy() if i in ended else None for i in range(self.num_envs)]
+            info["final_obs"] = np.array(final, dtype=object)
             info["final_info"] = {k: v.copy() for k, v in info.items() if k != "final_obs"}
             info["_final_obs"] = terminations | truncations
             info["_final_info"] = terminations | truncations
