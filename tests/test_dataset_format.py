@@ -247,3 +247,19 @@ def test_unknown_attributes_are_refused_not_dropped(tmp_path):
     ep.meta["colour"] = "red"
     with pytest.raises(EpisodeError, match="unknown attributes: colour"):
         write_episode(ep, tmp_path)
+
+
+def test_files_written_before_the_physics_attribute_read_as_the_old_physics(tmp_path):
+    from qwopkit.dataset import read_episode, write_episode
+    from qwopkit.testing import synthetic_episode
+
+    episode = synthetic_episode(np.random.default_rng(0), player="p", session="s", index=0, steps=5)
+    path = tmp_path / "p-s-0000.h5"
+    write_episode(episode, path)
+    assert read_episode(path).meta["physics"] == "openqwop-2"
+    with h5py.File(path, "r+") as f:
+        del f.attrs["physics"]
+    assert read_episode(path).meta["physics"] == "openqwop-1"
+    with h5py.File(path, "r+") as f:
+        f.attrs["game"] = "qwop-original"
+    assert read_episode(path).meta["physics"] == "qwop-original"
