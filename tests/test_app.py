@@ -507,3 +507,16 @@ def test_an_export_folder_nested_thousands_deep_is_refused_at_once(app, folder):
     assert not app.exception, app.exception
     assert any("nested deeper than" in e for e in errors(app)), errors(app)
     assert not (data / "d").exists()
+
+
+def test_a_minari_id_that_is_a_path_is_refused_before_any_folder_is_made(app, folder):
+    data, files = folder
+    tick(app, [files["ann0"].name])
+    show(app, "Curate")
+    app.radio(key="curate:target").set_value(app.radio(key="curate:target").options[0]).run()
+    before = sorted(p.name for p in data.parent.iterdir())
+    app.text_input(key="export:minari-id").input(f"{data.parent}/x/demos-v0")
+    app.button(key="FormSubmitter:curate:minari-form-Export 1 episodes to Minari").click().run()
+    assert not app.exception, app.exception
+    assert any("not a Minari dataset id" in e for e in errors(app)), errors(app)
+    assert sorted(p.name for p in data.parent.iterdir()) == before and not (data / "minari").exists()

@@ -268,3 +268,18 @@ def test_import_the_top_player_and_the_beginner_with_outcomes(tmp_path, seed_dem
     # His recorder took ~3.4 updates per decision, the beginner's ~6.4 (docs/kuro.md).
     assert set(index[index["player"] == "kurodo"]["frame_skip"]) == {3}
     assert set(index[index["player"] == "beginner"]["frame_skip"]) <= {6, 7}
+
+
+def test_a_minari_id_that_is_a_path_is_refused_before_any_folder_is_made(tmp_path, capsys):
+    from qwopkit.qwop_data import main
+
+    data = tmp_path / "data"
+    write_episode(engine_episode(random_keys(np.random.default_rng(7), 40)), data)
+    root = tmp_path / "minari"
+    for bad in (f"{tmp_path}/x/demos-v0", "../x/demos-v0", "qwopkit/demos"):
+        with pytest.raises(EpisodeError, match="dataset id"):
+            export_minari(data, bad, path=root)
+        assert main(["export-minari", str(data), "--id", bad, "--path", str(root)]) == 1
+        err = capsys.readouterr().err
+        assert "dataset id" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no folder made anywhere

@@ -28,7 +28,7 @@ from qwopkit.spaces import ACTION_NAMES, SEED_OBS_FIELDS, SEED_TO_ACTION
 from .attributes import default_meta, episode_source
 from .episode import Episode
 from .episodes import iter_episodes
-from .errors import EpisodeError, EpisodeWarning
+from .errors import DatasetParameterError, EpisodeError, EpisodeWarning
 from .mu import DEFAULT_EPS, smoothed_mu
 from .paths import PathSpec
 from .progress import track
@@ -64,6 +64,20 @@ def _minari_root(path: str | Path | None) -> Iterator[None]:
             os.environ["MINARI_DATASETS_PATH"] = old
 
 
+def check_minari_id(dataset_id: str) -> None:
+    """Refuse an id outside Minari's own grammar, `namespace/name-vN`, before anything is made.
+
+    Minari joins the id to its datasets folder and creates the namespace folders before it checks
+    the id, so an absolute path (`/tmp/x/demos-v0`) made folders outside that folder.
+    """
+    from minari.dataset.minari_dataset import DATASET_ID_RE
+
+    match = DATASET_ID_RE.fullmatch(dataset_id) if isinstance(dataset_id, str) else None
+    if match is None or match.group("version") is None:
+        raise DatasetParameterError("dataset_id", f"{dataset_id!r} is not a Minari dataset id: give "
+                                    f"namespace/name-vN, e.g. {DEFAULT_MINARI_ID} (a path is not an id)")
+
+
 def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path: str | Path | None = None,
                   split: str | None = None, part: str = "train", include_excluded: bool = False,
                   description: str | None = None, progress: bool = False) -> Any:
@@ -77,6 +91,8 @@ def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path:
     from minari.data_collector import EpisodeBuffer
 
     import qwopkit  # noqa: F401  (registers qwopkit/QWOP-v0, the evaluation environment)
+
+    check_minari_id(dataset_id)
 
     buffers: list[EpisodeBuffer] = []
     frame_skips: dict[int, Path] = {}
