@@ -325,10 +325,12 @@ def test_import_npz_of_damaged_files_skips_each_with_one_line_and_writes_none_of
     lines = proc.stderr.splitlines()
     assert len(lines) == 5, proc.stderr  # one per bad file and the closing count
     for name, line in zip(names[1:5], lines, strict=False):
-        assert line.startswith(f"qwop-data: warning: {tmp_path / name}: ") and line.endswith("(skipped)"), line
+        assert line.startswith(f"qwop-data: warning: {tmp_path / name}: "), line
+        assert line.endswith("(skipped)"), line
     assert lines[-1] == "qwop-data: error: 4 of 6 files skipped"
     assert "kuro_good1.npz: 10 episode(s)" in proc.stdout and "kuro_good2.npz: 10 episode(s)" in proc.stdout
-    assert sorted(p.name.rsplit("-", 1)[0] for p in out.iterdir()) == ["kuro-good1"] * 10 + ["kuro-good2"] * 10
+    written = sorted(p.name.rsplit("-", 1)[0] for p in out.iterdir())
+    assert written == ["kuro-good1"] * 10 + ["kuro-good2"] * 10
     # An import that would replace a file (without --force) writes none of its episodes either.
     (out / "kuro-good2-0000.h5").unlink()
     with pytest.raises(EpisodeError, match="kuro-good2-0001.h5: already exists"):
