@@ -112,7 +112,7 @@ def _dies_with_us() -> Callable[[], None] | None:
         return None
     parent, sigkill = os.getpid(), int(signal.SIGKILL)
 
-    def preexec() -> None:  # runs in the child between fork and exec: no allocations, no locks
+    def preexec() -> None:  # runs in the child between fork and exec: one system call and a check
         prctl(PR_SET_PDEATHSIG, sigkill)
         if os.getppid() != parent:  # we died before the line above: no signal will come
             os._exit(1)
