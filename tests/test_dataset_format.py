@@ -24,6 +24,7 @@ from qwopkit.dataset import (
     write_episode,
 )
 from qwopkit.dataset.schema import decision_bounds, episode_filename
+from qwopkit.dataset.values import OBSERVATION_LIMIT
 from qwopkit.recorder.decisions import MASK_TO_ACTION, episode_from_updates
 from qwopkit.testing import engine_episode, random_keys, synthetic_episode
 
@@ -72,6 +73,7 @@ def test_root_attributes_as_specified(tmp_path):
 
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
+feature = st.floats(-OBSERVATION_LIMIT, OBSERVATION_LIMIT, width=32)  # the seed's features' range
 finite64 = st.floats(allow_nan=False, allow_infinity=False)
 
 
@@ -104,7 +106,7 @@ def episodes(draw):
     )
     return Episode(
         meta=meta,
-        observations=draw(hnp.arrays(np.float32, (t + 1, 71), elements=finite)),
+        observations=draw(hnp.arrays(np.float32, (t + 1, 71), elements=feature)),
         actions=actions,
         rewards=draw(hnp.arrays(np.float32, t, elements=finite)),
         terminations=term,
