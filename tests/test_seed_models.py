@@ -146,7 +146,7 @@ def test_an_sb2_dqn_zip_becomes_a_q_network_computing_the_tf_graph(tmp_path):
     x = np.random.default_rng(3).normal(0, 1, (64, 71)).astype(np.float32)
     np.testing.assert_allclose(dqn_q(policy, x), tf_dqn(params, x)[:, ACTION_TO_SEED], rtol=1e-4, atol=1e-4)
     assert set(policy.predict(x, deterministic=True)[0]) == {ACTION_NAMES.index("none")}
-    # Sampled: from softmax(Q), as SB2's DQN.predict; with one Q far above the rest, always that one.
+    # Sampled: from softmax(Q), as SB2's DQN(deterministic=False); one Q far above the rest: always it.
     assert set(policy.predict(x, deterministic=False)[0]) == {ACTION_NAMES.index("none")}
     np.testing.assert_allclose(policy.action_probabilities(x).sum(axis=1), 1.0, rtol=1e-5)
 

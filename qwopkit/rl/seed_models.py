@@ -19,8 +19,10 @@ kernel as (inputs, outputs), torch's Linear as (outputs, inputs): every kernel i
   default): two streams of the same shape, `action_value` (advantages, 11) and `state_value`
   (1), each dense -> layer norm -> ReLU per layer; Q = V + A - mean(A). The layer norm is
   tf.contrib.layers.layer_norm's: population variance over the units, variance epsilon 1e-12.
-  The target network's copy (`deepq/target_q_func/...`) is not needed to act. Sampled actions are
-  drawn from softmax(Q), as SB2's `DQN.predict` does by default; deterministic ones take argmax Q.
+  The target network's copy (`deepq/target_q_func/...`) is not needed to act. Deterministic
+  actions take argmax Q (SB2's `DQN.predict` default, with which the seed ran its DQN agents);
+  sampled ones are drawn from softmax(Q), as SB2's DQN does with `deterministic=False`. (The
+  seed ran its ACER agents sampled, `predict(obs, deterministic=False)`.)
 
 The seed numbered its actions in its own order (docs/seed-system.md: 0 QW ... 10 none); this
 project's order is different, and the two are mapped by key combination (`ACTION_TO_SEED`): the
@@ -202,7 +204,7 @@ class SeedDQNPolicy(BasePolicy):
         q = self(observation)
         if deterministic:
             return q.argmax(dim=1)
-        return th.distributions.Categorical(logits=q).sample()  # softmax(Q), as SB2's DQN.predict
+        return th.distributions.Categorical(logits=q).sample()  # softmax(Q), as SB2's DQN step
 
     def action_probabilities(self, obs: np.ndarray) -> np.ndarray:
         """softmax(Q) as a (B, n) numpy array: what SB2's DQN samples from."""
