@@ -25,7 +25,6 @@ from rich.table import Table
 from qwopkit.adapter.openqwop.physics import DISTANCE_NOTE
 from qwopkit.atomic import write_text_atomic
 from qwopkit.console import HelpFormatter, output_console, run_console
-from qwopkit.dataset.schema import UPDATES_PER_SECOND
 from qwopkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -91,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise InputError("--watch", "no display (DISPLAY is not set); run under Xvfb or on a desktop")
     # torch and SB3: only when the command runs (not for --help or a bad flag).
+    from qwopkit.dataset.schema import UPDATES_PER_SECOND
+
     from .evaluate import evaluate, watch
     from .seed_models import load_model
 
