@@ -263,6 +263,23 @@ def test_a_wrong_mapping_fails_the_check(seed_models, seed_demos):
 
 
 # ----------------------------------------------------------------------------- the commands
+def test_the_check_command_prints_each_agents_figures(seed_models, seed_demos, tmp_path):
+    from qwopkit.rl.seed_check import main as check_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert check_main(["--models", str(seed_models), "--demos", str(seed_demos)]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in out.getvalue().splitlines() if ".zip" in line}
+    assert {f"{name}.zip" for name in AGENTS} <= set(rows)
+    for name in AGENTS:
+        agreement, _, unmapped = map(float, rows[f"{name}.zip"])
+        assert agreement > AGREEMENT_BOUND > 0.1 > unmapped
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err := io.StringIO()):
+        assert check_main(["--models", str(seed_models), "--demos", str(tmp_path)]) == 1
+    expected = f"python -m qwopkit.rl.seed_check: error: --demos: no kuro_try*.npz in {tmp_path}"
+    assert err.getvalue().strip() == expected
+
+
 def test_qwop_eval_runs_a_seed_agent_at_its_own_decision_length(seed_models, tmp_path):
     out, err = io.StringIO(), io.StringIO()
     args = [str(seed_models / "FastDQN_2hr.zip"), "--deterministic", "--frame-skip", "1",

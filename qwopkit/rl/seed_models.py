@@ -29,7 +29,7 @@ project's order is different, and the two are mapped by key combination (`ACTION
 output rows of each network's last layer are reordered once at import, so an imported policy
 speaks this project's action indices like any other. The agreement with the top player's
 recorded decisions (`demo_agreement`) is the check that all of this was done right
-(docs/seed-agents.md has the figures, and what wrong mappings give).
+(`python -m qwopkit.rl.seed_check`; docs/seed-agents.md has the figures, and what wrong mappings give).
 """
 
 from __future__ import annotations
@@ -319,50 +319,3 @@ def demo_agreement(policy: Any, obs: np.ndarray, actions: np.ndarray) -> dict[st
             "chance": 1.0 / probs.shape[1],
             "majority": float(np.bincount(actions, minlength=probs.shape[1]).max() / len(actions))}
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m qwopkit.rl.seed_models`: each seed agent's agreement with the top player's decisions."""
-    import argparse
-
-    from qwopkit.adapter.openqwop.fidelity import default_seed_demos
-    from qwopkit.console import HelpFormatter, run_console
-    from qwopkit.errors import InputError
-
-    prog = "python -m qwopkit.rl.seed_models"
-    parser = argparse.ArgumentParser(prog=prog, formatter_class=HelpFormatter,
-                                     description="How well the seed's own agents predict the top player's "
-                                                 "recorded decisions (the check of their import).")
-    parser.add_argument("--models", type=Path, default=None,
-                        help="folder of the seed's SB2 zips (default: QWOPKIT_SEED_MODELS, else "
-                             "shared/data/seed-models beside the checkout)")
-    parser.add_argument("--demos", type=Path, default=None,
-                        help="folder of kuro_try*.npz (default: QWOPKIT_SEED_DEMOS, else "
-                             "shared/data/seed-demos beside the checkout)")
-    args = parser.parse_args(argv)
-
-    def run() -> int:
-        models = sorted((args.models or default_seed_models()).glob("*.zip"))
-        demos = sorted((args.demos or default_seed_demos()).glob("kuro_try*.npz"))
-        if not models:
-            raise InputError("--models", f"no *.zip in {args.models or default_seed_models()}")
-        if not demos:
-            raise InputError("--demos", f"no kuro_try*.npz in {args.demos or default_seed_demos()}")
-        obs, actions = seed_demo_decisions(demos)
-        print(f"{len(actions)} decisions of the top player ({len(demos)} files)")
-        print(f"{'model':32} {'agreement':>9} {'p(his)':>7} {'unmapped':>9}")
-        for path in models:
-            policy: Any = load_model(path)
-            figures = demo_agreement(policy, obs, actions)
-            # The same network with its outputs left in the seed's order: what a missing reorder gives.
-            unmapped = np.mean(policy.action_probabilities(obs)[:, SEED_TO_ACTION].argmax(axis=1) == actions)
-            print(f"{path.name:32} {figures['agreement']:9.3f} {figures['probability']:7.3f} {unmapped:9.3f}")
-        print(f"chance {figures['chance']:.3f}; always his most frequent action {figures['majority']:.3f}")
-        return 0
-
-    return run_console(prog, run, flags={"models": "--models", "demos": "--demos"})
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(main())
