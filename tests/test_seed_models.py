@@ -158,6 +158,8 @@ def test_files_that_are_not_the_seeds_agents_are_one_line_naming_the_file(tmp_pa
     wrong_width = random_acer_params(rng)
     wrong_width["model/pi/w:0"] = np.zeros((64, 11), np.float32)
     no_spaces = write_sb2_zip(tmp_path / "nospaces.zip", random_acer_params(rng), data={})
+    four = write_sb2_zip(tmp_path / "four.zip", random_acer_params(rng),
+                         data={**SPACES, "action_space": {"n": 4}})
     text = tmp_path / "notes.zip"
     text.write_text("not a zip")
     cases = [
@@ -165,6 +167,7 @@ def test_files_that_are_not_the_seeds_agents_are_one_line_naming_the_file(tmp_pa
         (lambda: load_model(write_sb2_zip(tmp_path / "wide.zip", wrong_width)),
          "wide.zip: its ACER network is not one this toolkit reads"),
         (lambda: load_model(no_spaces), "nospaces.zip: an SB2 zip without a Box observation"),
+        (lambda: load_model(four), "four.zip: its spaces ((71,) observations, 4 actions) are not the seed's"),
         (lambda: load_seed_acer(dqn), "dqn.zip: the seed's DQN agent has no policy head"),
         (lambda: read_sb2_zip(text), "notes.zip: not a Stable-Baselines 2 model zip"),
         (lambda: load_model(text), "notes.zip: not a model (not an SB3 zip file)"),

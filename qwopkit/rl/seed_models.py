@@ -72,7 +72,7 @@ class SB2Model:
 
     @property
     def kind(self) -> str:
-        """"acer" or "dqn" (by the variables' names), or "" for any other SB2 model."""
+        """The algorithm, by the variables' names: "acer", "dqn", or "" for any other SB2 model."""
         if f"{ACER_SCOPE}/pi/w:0" in self.params and f"{ACER_SCOPE}/q/w:0" in self.params:
             return "acer"
         if f"{DQN_SCOPE}/action_value/fully_connected/weights:0" in self.params:
@@ -80,13 +80,17 @@ class SB2Model:
         return ""
 
     def spaces(self) -> tuple[spaces.Box, spaces.Discrete]:
-        """The observation and action spaces, from the JSON (SB2 pickled them, but wrote shape and n too)."""
+        """The observation and action spaces, from the JSON (SB2 pickled them, but wrote shape and n
+        too); they must be the seed's (71 features, 11 actions), whose action order is mapped."""
         try:
             shape = tuple(int(n) for n in self.data["observation_space"]["shape"])
             n = int(self.data["action_space"]["n"])
         except (KeyError, TypeError, ValueError):
             raise ModelFileError(self.path, "an SB2 zip without a Box observation and a Discrete action "
                                  "space in its data") from None
+        if shape != (SEED_OBS_SIZE,) or n != len(ACTION_TO_SEED):
+            raise ModelFileError(self.path, f"its spaces ({shape} observations, {n} actions) are not the "
+                                 f"seed's ({SEED_OBS_SIZE} features, {len(ACTION_TO_SEED)} actions)")
         return spaces.Box(-np.inf, np.inf, shape, np.float32), spaces.Discrete(n)
 
 
