@@ -134,6 +134,12 @@ def _shape_error(model: SB2Model, what: str) -> ModelFileError:
     return ModelFileError(model.path, f"its {kind} network is not one this toolkit reads ({what})")
 
 
+def _to_our_action_order(state: dict[str, th.Tensor], keys: list[str]) -> None:
+    """Output rows from the seed's action order to ours (our action a is the seed's ACTION_TO_SEED[a])."""
+    for key in keys:
+        state[key] = state[key][th.as_tensor(ACTION_TO_SEED)]
+
+
 def acer_policy(model: SB2Model) -> ACERPolicy:
     """The seed's ACER MlpPolicy as this project's ACERPolicy (trunk, pi and q; actions in our order)."""
     if model.kind != "acer":
@@ -148,13 +154,13 @@ def acer_policy(model: SB2Model) -> ACERPolicy:
     for i, layer in enumerate(layers):  # the trunk is Linear, ReLU, Linear, ReLU
         state[f"trunk.{2 * i}.weight"] = _kernel(model, f"{layer}/w:0")
         state[f"trunk.{2 * i}.bias"] = _vector(model, f"{layer}/b:0")
-    reorder = th.as_tensor(ACTION_TO_SEED)  # our action a is the seed's ACTION_TO_SEED[a]
     for head in ("pi", "q"):
-        state[f"{head}.weight"] = _kernel(model, f"{ACER_SCOPE}/{head}/w:0")[reorder]
-        state[f"{head}.bias"] = _vector(model, f"{ACER_SCOPE}/{head}/b:0")[reorder]
+        state[f"{head}.weight"] = _kernel(model, f"{ACER_SCOPE}/{head}/w:0")
+        state[f"{head}.bias"] = _vector(model, f"{ACER_SCOPE}/{head}/b:0")
     expected = {k: v.shape for k, v in policy.state_dict().items() if not k.startswith("obs_")}
     if {k: v.shape for k, v in state.items()} != expected:
         raise _shape_error(model, "its layers do not make a shared trunk with pi and q heads")
+    _to_our_action_order(state, ["pi.weight", "pi.bias", "q.weight", "q.bias"])
     policy.load_state_dict(state, strict=False)  # obs_mean / obs_scale stay the identity
     policy.set_training_mode(False)
     return policy
@@ -245,13 +251,11 @@ def dqn_policy(model: SB2Model) -> SeedDQNPolicy:
                 state[f"{stream}.{index}.bias"] = _vector(model, f"{norm}/beta:0")
                 index += 1
             index += 1  # the ReLU
-    reorder = th.as_tensor(ACTION_TO_SEED)  # our action a is the seed's ACTION_TO_SEED[a]
-    for name in ("weight", "bias"):
-        key = f"action_value.{len(policy.action_value) - 1}.{name}"
-        state[key] = state[key][reorder]
     expected = {k: v.shape for k, v in policy.state_dict().items()}
     if {k: v.shape for k, v in state.items()} != expected:
         raise _shape_error(model, "its variables do not make SB2's MLP Q network")
+    last = len(policy.action_value) - 1
+    _to_our_action_order(state, [f"action_value.{last}.weight", f"action_value.{last}.bias"])
     policy.load_state_dict(state)
     policy.set_training_mode(False)
     return policy
