@@ -1,5 +1,6 @@
-"""Shared test helpers: where the seed's real recordings are (beside the project, if present),
-a real X server, and (from leftovers.py) the check that the suite leaves nothing behind."""
+"""Shared test helpers: where the seed's real recordings and trained agents are (beside the
+project, if present), a real X server, and (from leftovers.py) the check that the suite leaves
+nothing behind."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ def seed_demos() -> Path:
     path = default_seed_demos()
     if not (path / "kuro_try1.npz").exists():
         pytest.skip(f"the seed's recordings are not at {path} (set QWOPKIT_SEED_DEMOS)")
+    return path
+
+
+@pytest.fixture
+def seed_models() -> Path:
+    from qwopkit.rl.seed_models import default_seed_models  # (torch: only for the tests that use it)
+
+    path = default_seed_models()
+    if not (path / "Kuro_Acer_39hr_self30hr.zip").exists() or not (path / "FastDQN_2hr.zip").exists():
+        pytest.skip(f"the seed's trained agents are not at {path} (set QWOPKIT_SEED_MODELS)")
     return path
 
 

@@ -19,7 +19,8 @@ import pytest
 MODULE_COMMANDS = ["qwopkit.adapter.openqwop.search:main", "qwopkit.adapter.openqwop.fidelity:main",
                    "qwopkit.imitation.check:main", "qwopkit.imitation.technique:main",
                    "qwopkit.imitation.recipe:main",
-                   "qwopkit.app.bench:main", "qwopkit.rl.bench_acer:main", "qwopkit.rl.bench_ray:main"]
+                   "qwopkit.app.bench:main", "qwopkit.rl.bench_acer:main", "qwopkit.rl.bench_ray:main",
+                   "qwopkit.rl.seed_check:main"]
 
 
 def console_scripts() -> dict[str, str]:

@@ -129,9 +129,9 @@ def player_runs(specs: Sequence[str], name: str = "player") -> Runs:
 def model_runs(model: str, episodes: int, deterministic: bool, seed: int = 0) -> tuple[Runs, dict[str, Any]]:
     """A model's runs in the bundled game (qwopkit.rl.evaluate), and their summary."""
     from qwopkit.rl.evaluate import evaluate
-    from qwopkit.rl.policies import load_policy
+    from qwopkit.rl.seed_models import load_model  # an SB3 zip, or the seed's own agents' SB2 zips
 
-    report = evaluate(load_policy(model), episodes, deterministic=deterministic, seed=seed)
+    report = evaluate(load_model(model), episodes, deterministic=deterministic, seed=seed)
     runs = Runs(model, [e.actions.astype(np.int64) for e in report.episodes],
                 [np.full(e.steps, e.frame_skip / UPDATES_PER_SECOND) for e in report.episodes])
     return runs, report.summary()

@@ -4,8 +4,9 @@
 
 The layout is Stable-Baselines3's: acer.py (the algorithm), policies.py (the network and its
 averaged copy), buffers.py (segment replay, demonstration store), demos.py (episodes into
-demonstrations), schedules.py, callbacks.py, checkpoints.py, report.py, evaluate.py, and one
-module per command (finetune_cli.py, eval_cli.py). docs/acer.md describes them.
+demonstrations), schedules.py, callbacks.py, checkpoints.py, report.py, evaluate.py,
+seed_models.py (the seed system's own trained agents, from their SB2 zips), and one module per
+command (finetune_cli.py, eval_cli.py). docs/acer.md describes them.
 
 Names are imported on first use, so that importing a command's module (for its --help) does
 not load torch.
@@ -26,6 +27,8 @@ _EXPORTS = {
     "RunProgressCallback": ".callbacks", "QWOPEvalCallback": ".callbacks",
     "ResumableCheckpointCallback": ".callbacks", "WallClockLimit": ".callbacks",
     "evaluate": ".evaluate",
+    "load_model": ".seed_models", "load_seed_model": ".seed_models", "load_seed_acer": ".seed_models",
+    "SeedDQNPolicy": ".seed_models", "demo_agreement": ".seed_models",
     "FinetuneConfig": ".finetune", "run_finetune": ".finetune", "resume_finetune": ".finetune",
 }
 

@@ -1,8 +1,10 @@
 """`qwop-eval`: run a saved policy in the bundled game and report how far and how fast it runs.
 
-    qwop-eval MODEL [--episodes N] [--deterministic] [--seed S] [--watch] [--time-limit T] [--json F]
+    qwop-eval MODEL [--episodes N] [--deterministic] [--seed S] [--frame-skip K] [--watch] [--time-limit T]
+              [--json F]
 
-MODEL is an SB3 zip holding a policy for `qwopkit/QWOP-v0` (qwop-pretrain's, or a learner's).
+MODEL is an SB3 zip holding a policy for `qwopkit/QWOP-v0` (qwop-pretrain's, or a learner's), or
+one of the seed system's own agents, a Stable-Baselines 2 zip (its ACER or its DQN: rl/seed_models.py).
 Reports the finish rate, mean and best distance, best and median HUD time of finished runs, and
 falls; `--watch` then replays the runs in the game page in Chromium (rl/evaluate.py says why a
 replay). Errors a user can cause are one line: `qwop-eval: error: <file or flag>: <what>`.
@@ -34,12 +36,15 @@ PROG = "qwop-eval"
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Evaluate a policy in the bundled QWOP game: "
                                 "finish rate, distances, times and falls.", formatter_class=HelpFormatter)
-    p.add_argument("model", metavar="MODEL", help="SB3 model zip (e.g. models/bc.zip)")
+    p.add_argument("model", metavar="MODEL", help="SB3 model zip (e.g. models/bc.zip), or the seed's SB2 "
+                                                 "zip (its ACER or DQN agents)")
     p.add_argument("--episodes", type=int, default=10, help="runs to play")
     p.add_argument("--deterministic", action="store_true",
                    help="take pi's most likely action (the game has no randomness: every run is the "
                         "same, so one run says it all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampled actions")
+    p.add_argument("--frame-skip", type=int, default=3, metavar="K",
+                   help="game updates each decision is held (3 = 0.1 s, the seed's ACER; its FastDQN_2hr: 1)")
     p.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
                    help="HUD seconds per run")
     p.add_argument("--watch", action="store_true", help="replay the runs in the game page in Chromium")
@@ -78,16 +83,20 @@ def print_report(report: EvalReport, console: Console) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise InputError("--episodes", f"must be at least 1, got {args.episodes}")
+    if args.frame_skip < 1:
+        raise InputError("--frame-skip", f"must be at least 1, got {args.frame_skip}")
     if args.time_limit <= 0:
         raise InputError("--time-limit", f"must be positive, got {args.time_limit}")
     if args.watch and sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise InputError("--watch", "no display (DISPLAY is not set); run under Xvfb or on a desktop")
     # torch and SB3: only when the command runs (not for --help or a bad flag).
-    from .evaluate import evaluate, watch
-    from .policies import load_policy
+    from qwopkit.dataset.schema import UPDATES_PER_SECOND
 
-    policy = load_policy(args.model)
+    from .evaluate import evaluate, watch
+    from .seed_models import load_model
+
+    policy = load_model(args.model)
     episodes = args.episodes
     if args.deterministic and episodes > 1:
         # The game has no randomness: deterministic runs of one policy are identical.
@@ -95,12 +104,14 @@ def run(args: argparse.Namespace) -> int:
               f"playing 1, not {episodes}", flush=True)
         episodes = 1
     report = evaluate(policy, episodes, deterministic=args.deterministic, seed=args.seed,
-                      time_limit=args.time_limit, progress=True)
+                      time_limit=args.time_limit, progress=True, frame_skip=args.frame_skip)
     console = output_console()
     console.print(f"model {args.model}")
+    seconds = args.frame_skip / UPDATES_PER_SECOND
+    console.print(f"{args.frame_skip} game update(s) per decision ({seconds:.3f} s)")
     print_report(report, console)
     if args.json:
-        out = {"model": str(args.model), "summary": report.summary(),
+        out = {"model": str(args.model), "frame_skip": args.frame_skip, "summary": report.summary(),
                "runs": [{"outcome": e.outcome, "distance": e.distance, "hud_time": e.hud_time,
                          "decisions": e.steps} for e in report.episodes]}
         write_text_atomic(args.json, json.dumps(out, indent=1) + "\n")

@@ -105,11 +105,12 @@ def run_episode(policy: BasePolicy, env: gym.Env, deterministic: bool,
 
 
 def evaluate(policy: BasePolicy, episodes: int = 10, *, deterministic: bool = False, seed: int = 0,
-             time_limit: float = TIME_LIMIT, progress: bool = False) -> EvalReport:
-    """Run `episodes` runs of the policy in `qwopkit/QWOP-v0` (sampling seeded by `seed`)."""
+             time_limit: float = TIME_LIMIT, progress: bool = False, frame_skip: int = 3) -> EvalReport:
+    """Run `episodes` runs of the policy in `qwopkit/QWOP-v0` (sampling seeded by `seed`), each
+    decision held for `frame_skip` game updates (3: 0.1 s, the toolkit's and the seed's ACER's)."""
     if episodes < 1:
         raise ValueError(f"--episodes: must be at least 1, got {episodes}")
-    env = gym.make(ENV_ID, time_limit=time_limit)
+    env = gym.make(ENV_ID, time_limit=time_limit, frame_skip=frame_skip)
     check_spaces(policy, env)
     was_training = policy.training
     policy.set_training_mode(False)

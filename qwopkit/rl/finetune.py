@@ -36,8 +36,9 @@ from .buffers import DemoStore
 from .callbacks import QWOPEvalCallback, ResumableCheckpointCallback, RunProgressCallback, WallClockLimit
 from .checkpoints import latest_checkpoint, restore_checkpoint
 from .demos import load_demonstrations
-from .policies import ModelFileError, load_policy
+from .policies import ACERPolicy, ModelFileError, load_policy, save_policy
 from .report import build_report, plot_curves
+from .seed_models import is_sb2_zip, load_seed_acer
 
 ENV_ID = "qwopkit/QWOP-v0"
 RUN_FILE = "run.json"
@@ -49,7 +50,8 @@ class FinetuneConfig:
     """Everything a run needs; written to run.json so that `resume_finetune` can rebuild it.
 
     :param demos: episode files, folders or globs injected into the replay (None: no demonstrations).
-    :param init: a model zip to start from, "bc" (clone `demos` first, with qwop-pretrain) or
+    :param init: a model zip to start from (or the seed's own ACER agent, an SB2 zip: it is imported
+        into the run folder's init.zip), "bc" (clone `demos` first, with qwop-pretrain) or
         "scratch" (random weights).
     :param schedule: phases, e.g. "self:2M,demos:1M,self:2M" (rl/schedules.py).
     :param minutes: stop after this much wall-clock time (None: when the schedule ends).
@@ -115,12 +117,15 @@ def _load_demos(config: FinetuneConfig) -> DemoStore | None:
                                observation_fields=SEED_OBS_FIELDS, split=config.split)
 
 
-def _init_policy_kwargs(path: Path) -> dict[str, Any]:
-    """The network shape of an initial model, so that ACER builds the same layers."""
-    policy = load_policy(path)  # raises ModelFileError naming the file
+def _init_policy_kwargs(path: Path, seed_acer: ACERPolicy | None = None) -> dict[str, Any]:
+    """The network shape of an initial model (or of the seed's ACER agent imported from it), so that
+    ACER builds the same layers."""
+    policy = seed_acer or load_policy(path)  # raises ModelFileError naming the file
     shape, n_actions = policy.observation_space.shape, getattr(policy.action_space, "n", None)
     if shape != (SEED_OBS_SIZE,) or n_actions != len(ACTION_NAMES):
         raise ModelFileError(path, "its spaces are not QWOP-v0's (71 features, 11 actions)")
+    if seed_acer is not None:
+        return {"net_arch": seed_acer.net_arch}
     data, _, _ = load_from_zip_file(path, device="cpu", load_data=True)
     kwargs = dict((data or {}).get("policy_kwargs") or {})
     return {k: kwargs[k] for k in ("net_arch", "activation_fn") if k in kwargs}
@@ -174,7 +179,8 @@ def run_finetune(config: FinetuneConfig, *, log: Any = print) -> FinetuneResult:
     if (out / RUN_FILE).exists():
         raise ParameterError("out", f"{out} already holds a run (resume it, or choose another folder)")
     init = Path(config.init) if config.init not in INIT_CHOICES else None
-    policy_kwargs = _init_policy_kwargs(init) if init is not None else {}
+    seed_acer = load_seed_acer(init) if init is not None and is_sb2_zip(init) else None
+    policy_kwargs = _init_policy_kwargs(init, seed_acer) if init is not None else {}
     demos = _load_demos(config)
     if demos is not None:
         log(f"demonstrations: {len(demos)} decisions in {demos.episodes} episodes, "
@@ -182,6 +188,9 @@ def run_finetune(config: FinetuneConfig, *, log: Any = print) -> FinetuneResult:
     out.mkdir(parents=True, exist_ok=True)
     record = {"kind": "qwopkit-finetune-run", **asdict(config)}
     write_json_atomic(out / RUN_FILE, record)
+    if seed_acer is not None:
+        log(f"the seed's ACER agent {init}, imported into {out / 'init.zip'}")
+        init = save_policy(seed_acer, out / "init.zip", info={"imported_from": str(init)})
     if config.init == "bc":
         log("pretraining: behaviour cloning of the demonstrations (qwop-pretrain)")
         init = _pretrain(config, out)

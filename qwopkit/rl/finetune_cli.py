@@ -7,7 +7,8 @@
 
 With `--demos` and no `--init`, the demonstrations are cloned first (qwop-pretrain's trainer,
 into the run folder's bc.zip) and ACER starts from the clone; `--init scratch` starts from random
-weights, `--init MODEL` from a zip. With `--ray`, rollout workers on Ray collect the segments
+weights, `--init MODEL` from a zip (also the seed's own ACER agent: its SB2 zip is imported into the
+run folder's init.zip, rl/seed_models.py). With `--ray`, rollout workers on Ray collect the segments
 (rl/ray_rollouts.py, docs/ray.md). The run folder (rl/finetune.py) gets run.json, checkpoints,
 logs (CSV and TensorBoard), and at the end model.zip, report.json and curves.png. Errors a
 user can cause are one line, `qwop-finetune: error: <file or flag>: <what>`, exit status 1, and
@@ -55,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--demos", nargs="+", metavar="SPEC",
                      help="episode files, folders or globs whose kept episodes go into the replay")
     run.add_argument("--init", default=None,
-                     help="bc (clone --demos first), scratch (random weights) or a model zip; "
-                          "default bc with --demos, scratch without")
+                     help="bc (clone --demos first), scratch (random weights) or a model zip (also the "
+                          "seed's own ACER agent, its SB2 zip); default bc with --demos, scratch without")
     run.add_argument("--schedule", default=None,
                      help="phases of environment steps: 'demos' injects demonstrations, 'self' does not; "
                           "default demos:1M with --demos, self:1M without")
