@@ -63,7 +63,10 @@ def seed_observation(states: np.ndarray) -> np.ndarray:
     """The seed's 71 features of one raw state (S,) or a batch (N, S), as float32."""
     states = np.asarray(states, dtype=np.float64)
     obs = states[..., _SEED_INDEX]  # fancy indexing copies: the state is not touched
-    obs -= states[..., _TORSO_X, None] * _SEED_X_MASK
+    if obs.ndim == 1:  # one state, the environment's hot path: subtract where needed only
+        obs[_SEED_X_COLUMNS] -= states[_TORSO_X]
+    else:
+        obs -= states[..., _TORSO_X, None] * _SEED_X_MASK
     return obs.astype(np.float32)
 
 

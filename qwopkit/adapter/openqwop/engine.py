@@ -127,11 +127,11 @@ class Engine:
     # ------------------------------------------------------------------ reading the game
     @property
     def status(self) -> str:
-        return STATUS[_physics.info(self._world, 0)["status"]]
+        return STATUS[_physics.counts(self._world, 0)[1]]
 
     @property
     def updates(self) -> int:
-        return int(_physics.info(self._world, 0)["updates"])
+        return _physics.counts(self._world, 0)[0]
 
     @property
     def distance(self) -> float:

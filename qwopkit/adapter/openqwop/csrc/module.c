@@ -138,6 +138,16 @@ static PyObject *py_place(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* The two facts an environment step asks for: (update count, status). Cheaper than info(). */
+static PyObject *py_counts(PyObject *self, PyObject *args) {
+    Py_buffer buf; Py_ssize_t i;
+    if (!PyArg_ParseTuple(args, "w*n", &buf, &i)) return NULL;
+    World *w = world_at(&buf, i);
+    PyObject *r = w ? Py_BuildValue("(Li)", (long long)w->updates, world_status(w)) : NULL;
+    PyBuffer_Release(&buf);
+    return r;
+}
+
 /* Small facts Python reads without a full state: (updates, status, score, hurdle poses, head torque). */
 static PyObject *py_info(PyObject *self, PyObject *args) {
     Py_buffer buf; Py_ssize_t i;
@@ -200,6 +210,7 @@ static PyMethodDef methods[] = {
     {"step_batch", py_step_batch, METH_VARARGS, "step_batch(worlds, keys, updates, states, status): every world holds its keys for `updates` updates."},
     {"apply_keys", py_apply_keys, METH_VARARGS, "apply_keys(worlds, i, keys): set motor speeds and hip limits as an update with these keys would, without stepping."},
     {"place", py_place, METH_VARARGS, "place(worlds, i, state, head_torque=0): a fresh world with the runner put in a raw state (no contact or joint caches)."},
+    {"counts", py_counts, METH_VARARGS, "counts(worlds, i) -> (updates, status) of world i."},
     {"info", py_info, METH_VARARGS, "info(worlds, i) -> dict of update count, status, HUD score, hurdle poses, head torque."},
     {"joint", py_joint, METH_VARARGS, "joint(worlds, i, j) -> (motor speed, lower, upper, motor enabled, limit enabled) of runner joint j (layout order)."},
     {"profile", py_profile, METH_VARARGS, "profile(worlds, i, keys) -> seconds: total, contacts, solver, broadphase over len(keys) updates."},
