@@ -1,0 +1,78 @@
+"""`qwop-bench original --qwop PATH`: decisions per second of `qwopkit/QWOP-original-v0` (frame
+skip 3, random actions, resets included), one page, then several pages at once (one Chromium
+each, driven from one thread each). Prints figures; docs/benchmarks.md keeps the latest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+
+def _run_env(qwop: Path, seconds: float, seed: int, out: list[tuple[int, int]],
+             start: threading.Barrier | None = None) -> None:
+    import gymnasium as gym
+
+    import qwopkit  # noqa: F401  (registers the environments)
+
+    env = gym.make("qwopkit/QWOP-original-v0", qwop=qwop)
+    try:
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        if start is not None:
+            start.wait()
+        steps = episodes = 0
+        began = time.perf_counter()
+        while time.perf_counter() - began < seconds:
+            for _ in range(30):
+                _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+                steps += 1
+                if terminated or truncated:
+                    env.reset()
+                    episodes += 1
+        out.append((steps, episodes))
+    finally:
+        env.close()
+
+
+def decisions_per_second(qwop: Path, seconds: float, pages: int = 1) -> tuple[float, float]:
+    """(decisions/s over all pages, mean episode length in decisions)."""
+    results: list[tuple[int, int]] = []
+    barrier = threading.Barrier(pages + 1)
+    threads = [threading.Thread(target=_run_env, args=(qwop, seconds, i, results, barrier))
+               for i in range(pages)]
+    for thread in threads:
+        thread.start()
+    try:
+        barrier.wait(timeout=120)  # every page loaded: time only the stepping
+    except threading.BrokenBarrierError:
+        pass
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = max(time.perf_counter() - began, seconds)
+    if len(results) != pages:
+        raise RuntimeError("a page failed to run (see the error above)")
+    steps = sum(s for s, _ in results)
+    episodes = sum(e for _, e in results)
+    return steps / elapsed, steps / max(episodes, 1)
+
+
+def bench_original(qwop: Path, seconds: float = 10.0, pages: tuple[int, ...] = (1, 2)) -> dict[int, float]:
+    from .copy import locate_game
+
+    script = locate_game(qwop)
+    print(f"qwopkit/QWOP-original-v0 on {script} (headless Chromium; frame_skip 3, random actions, "
+          f"resets included; {seconds:.0f} s per measurement)")
+    out = {}
+    for n in pages:
+        rate, length = decisions_per_second(script, seconds, n)
+        out[n] = rate
+        print(f"  {n} page{'s' if n > 1 else ' '} at once: {rate:8,.0f} decisions/s  "
+              f"({rate * 3:,.0f} game updates/s; mean episode {length:.0f} decisions)", flush=True)
+    print("  qwop-gym's published claim for its browser QWOP: ~2,000 observations/s on an Apple M2")
+    return out
+
+
+__all__ = ["bench_original", "decisions_per_second"]

@@ -1,0 +1,270 @@
+"""The original QWOP, driven from Python: the user's copy, patched, served on 127.0.0.1 and
+opened in Chromium; stepped one update at a time for agents, or run in real time for people.
+
+    with OriginalGame("~/qwop") as game:      # headless; a visible window with headless=False
+        game.advance(keys=Q | P, updates=3)    # one page round trip per call
+        game.state(); game.status; game.hud_time
+        game.reset()
+
+The interface is openqwop's Engine's where it can be (reset, update, advance, state, status,
+updates, keys, distance, hud_time, poses); the state has the same layout (openqwop/layout.py).
+What differs: `distance` is the game's own score (the torso's x rounded to 0.1 m, at a finish
+the landing point), the HUD time the game's own clock, and a state cannot be set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import InputError
+from ..openqwop.layout import BODY_BLOCK, STATE_SIZE
+from ..openqwop.physics import BODY_NAMES, JOINTS
+from .copy import PAGE, locate_game, prepare_copy
+from .shim import ROW_SIZE
+
+RUNNING, FELL, FINISHED = "running", "fell", "finished"
+GAME_NAME = "qwop-original"  # the episode files' game and physics
+# Software WebGL in headless Chromium (the game draws with WebGL; FACTS.md).
+WEBGL_FLAGS = ("--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader")
+_B = {name: i for i, name in enumerate(BODY_NAMES)}
+_JOINT_B = np.array([_B[j.body_b] * 6 + 2 for j in JOINTS])  # angle of body B, as Box2D's joint angle
+_JOINT_A = np.array([_B[j.body_a] * 6 + 2 for j in JOINTS])
+_JOINT_REF = np.array([j.reference for j in JOINTS])
+
+
+def state_of_row(row: Any, references: Any = _JOINT_REF) -> np.ndarray:
+    """The raw state vector (layout.STATE_FIELDS) from one row the shim returns; `references`:
+    the joints' reference angles as the game holds them (openqwop's, rounded, by default)."""
+    row = np.asarray(row, dtype=np.float64)
+    out = np.empty(STATE_SIZE)
+    out[:BODY_BLOCK] = row[:BODY_BLOCK]
+    joints = out[BODY_BLOCK:-5].reshape(-1, 2)
+    # Box2D's getJointAngle: angle(B) - angle(A) - reference, in that order (bit-identical).
+    joints[:, 0] = row[_JOINT_B] - row[_JOINT_A] - references
+    joints[:, 1] = row[_JOINT_B + 3] - row[_JOINT_A + 3]
+    score, score_time, keys, fallen, landed = row[BODY_BLOCK:BODY_BLOCK + 5]
+    out[-5:] = (score, score_time, keys, fallen and not landed, landed)
+    return out
+
+
+def status_of_row(row: Any) -> str:
+    landed, fallen = row[BODY_BLOCK + 4], row[BODY_BLOCK + 3]
+    # A fall after the jump into the sand pit counts as a landing in the original.
+    return FINISHED if landed else (FELL if fallen else RUNNING)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        pass
+
+
+def serve(folder: Path) -> tuple[_Server, threading.Thread]:
+    """A tiny threaded HTTP server for `folder` on 127.0.0.1 (a free port)."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = _Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="qwopkit-original-server", daemon=True)
+    thread.start()
+    return server, thread
+
+
+class _DevTools:
+    """The page's DevTools connection, straight to Chromium (the address chromedriver gives):
+    an evaluation costs ~0.3 ms there against ~3.4 ms through chromedriver."""
+
+    def __init__(self, driver: Any, url: str) -> None:
+        import json
+        import urllib.request
+
+        from websockets.sync.client import connect
+
+        address = driver.capabilities["goog:chromeOptions"]["debuggerAddress"]
+        with urllib.request.urlopen(f"http://{address}/json/list", timeout=10) as answer:
+            targets = json.load(answer)
+        page = next(t for t in targets if t.get("type") == "page" and t.get("url", "").startswith(url))
+        self._json = json
+        self._socket = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+        self._id = 0
+
+    def evaluate(self, expression: str) -> Any:
+        self._id += 1
+        self._socket.send(self._json.dumps({"id": self._id, "method": "Runtime.evaluate", "params": {
+            "expression": expression, "returnByValue": True}}))
+        while True:
+            message = self._json.loads(self._socket.recv())
+            if message.get("id") == self._id:
+                break
+        result = message.get("result", {})
+        if "exceptionDetails" in result or "error" in message:
+            details = result.get("exceptionDetails", {}).get("exception", {}).get("description")
+            raise RuntimeError(f"the game page failed: {details or message.get('error') or result}")
+        return result.get("result", {}).get("value")
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+class OriginalGame:
+    """One original QWOP page in its own Chromium.
+
+    :param qwop: the user's copy: its folder, or its .js file.
+    :param headless: no window (agents); False opens a visible window (watching, people).
+    :param mode: "step" (qwopkit steps the game: agents) or "play" (the game runs its own
+        real-time loop and logs every update for the recorder: people).
+    :param timeout: seconds the page may take to load.
+    """
+
+    def __init__(self, qwop: str | Path, *, headless: bool = True, mode: str = "step",
+                 timeout: float = 30.0) -> None:
+        if mode not in ("step", "play"):
+            raise ValueError(f"mode must be 'step' or 'play', got {mode!r}")
+        self.script = locate_game(qwop)  # nothing is written before the copy is known good
+        self.mode, self.headless, self.timeout = mode, headless, timeout
+        self.seed: int | None = None
+        self.driver: Any = None
+        self._devtools: _DevTools | None = None
+        self._server: _Server | None = None
+        self._folder = Path(tempfile.mkdtemp(prefix="qwopkit-original-"))
+        try:
+            prepare_copy(self.script, self._folder)
+            self._server, _ = serve(self._folder)
+            self.url = f"http://127.0.0.1:{self._server.server_address[1]}/{PAGE}?qwopkit={mode}"
+            from ..browser import open_browser
+
+            self.driver = open_browser(headless=headless, width=800, height=600, extra_args=WEBGL_FLAGS)
+            self.load()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ the page
+    def _js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def _eval(self, expression: str) -> Any:
+        assert self._devtools is not None  # connected by load(), which __init__ calls
+        return self._devtools.evaluate(expression)
+
+    def load(self) -> None:
+        """(Re)load the page and start the game by clicking it, as a player does: the spawn."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.by import By
+
+        self.driver.get(self.url)
+        if self.mode == "step" and self.headless:
+            self._js("window.qwopkit.slowFrames = 250;")
+        self._wait("window.qwopkit.ready()", "load")
+        canvas = self.driver.find_element(By.TAG_NAME, "canvas")
+        ActionChains(self.driver).move_to_element(canvas).click().perform()
+        self._wait("window.qwopkit.started()", "start on a click")
+        self._references = np.array(self._js("return window.qwopkit.references();"), dtype=np.float64)
+        if self._devtools is None:  # the connection outlives reloads of the same tab
+            self._devtools = _DevTools(self.driver, self.url.split("?")[0])
+        self._take(self._js("return window.qwopkit.row();"))
+        self.keys = 0
+
+    def _wait(self, condition: str, what: str) -> None:
+        import time
+
+        deadline = time.monotonic() + self.timeout
+        while not self._js(f"return !!(window.qwopkit && {condition});"):
+            if time.monotonic() > deadline:
+                errors = self._js("return window.qwopkit ? window.qwopkit.errors : ['no page'];")
+                reason = errors[0] if errors else "no error reported"
+                raise InputError(self.script, f"the game did not {what} in {self.timeout:g} s ({reason})")
+            time.sleep(0.02)
+
+    def _take(self, row: Any) -> None:
+        if len(row) != ROW_SIZE:
+            raise RuntimeError(f"the page returned {len(row)} values, expected {ROW_SIZE}")
+        self._row = row
+        self._state = state_of_row(row, self._references)
+        self.status = status_of_row(row)
+        self.updates = int(row[-1])
+
+    # ------------------------------------------------------------------ Engine's interface
+    def reset(self, seed: int | None = None) -> None:
+        """A new run at the spawn (`seed` has no effect: the game is deterministic): the game's
+        own reset (what R does), without the update it runs at its end. Runs after it repeat a
+        freshly loaded page's update for update (tests/test_original.py)."""
+        self.seed = seed
+        self.keys = 0
+        self._take(self._eval("window.qwopkit.reset()"))
+
+    def update(self, keys: int) -> str:
+        return self.advance(keys, 1)
+
+    def advance(self, keys: int, updates: int, limit: int | None = None) -> str:
+        """Hold `keys` (Q=1 W=2 O=4 P=8) for up to `updates` updates, stopping early when the run
+        ends or the update count reaches `limit`; one page round trip. Returns the status."""
+        self.keys = int(keys) & 0xF
+        row = self._eval(f"window.qwopkit.advance({self.keys}, {int(updates)}, "
+                         f"{-1 if limit is None else int(limit)})")
+        self._take(row)
+        return self.status
+
+    def state(self) -> np.ndarray:
+        """The raw state after the last update (layout.STATE_FIELDS)."""
+        return self._state.copy()
+
+    @property
+    def distance(self) -> float:
+        return float(self._state[-5])
+
+    @property
+    def hud_time(self) -> float:
+        return float(self._state[-4])
+
+    def poses(self) -> list[tuple[float, float, float]]:
+        bodies = self._state[:BODY_BLOCK].reshape(-1, 6)
+        return [(float(x), float(y), float(a)) for x, y, a in bodies[:, :3]]
+
+    # ------------------------------------------------------------------ people
+    def drain(self) -> list[Any]:
+        """Mode "play": what the game logged since the last call, in order: per update a list
+        [keys held, *row] (state_of_row(entry[1:]) is its state), or "reset" when a new run began."""
+        return list(self._eval("window.qwopkit.drain()") or [])
+
+    # ------------------------------------------------------------------ the end
+    def close(self) -> None:
+        """End the browser, the server and the temporary copy; safe to call twice."""
+        driver, self.driver = self.driver, None
+        devtools, self._devtools = self._devtools, None
+        try:
+            if devtools is not None:
+                with contextlib.suppress(Exception):
+                    devtools.close()
+            if driver is not None:
+                driver.quit()
+        finally:
+            server, self._server = self._server, None
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> OriginalGame:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+__all__ = ["OriginalGame", "state_of_row", "status_of_row", "serve", "RUNNING", "FELL", "FINISHED",
+           "GAME_NAME"]

@@ -1,0 +1,119 @@
+"""qwopkit's script in the original game's page (`window.qwopkit`), loaded before the game.
+
+The patched Main.ready() hands it the game object; it then replaces that object's `update`
+(what the page's requestAnimationFrame loop calls each frame) with its own:
+- mode "step" (agents): the loop's calls do nothing, and `qwopkit.advance(keys, n, limit)`
+  holds the keys in the game's own flags (QDown, WDown, ODown, PDown) and runs the game's
+  update(1/30) n times, then returns the state: one page round trip per decision;
+- mode "play" (people): the loop runs the game as it always does, in real time; after every
+  update the keys it held and the state it left are pushed onto `qwopkit.log`, which the
+  recorder drains. Nothing waits on the recorder, so the game's timing is the game's own.
+The state is read from the Box2D bodies exactly (float64): m_xf.position, m_sweep.a,
+m_linearVelocity, m_angularVelocity, then the game's score, scoreTime, keys and flags.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..openqwop.physics import BODY_NAMES, JOINT_NAMES
+
+# One row per state: 12 bodies x (x, y, angle, vx, vy, omega), then these.
+ROW_TAIL = ("score", "score_time", "keys", "fallen", "jump_landed", "game_ended", "updates")
+ROW_SIZE = 6 * len(BODY_NAMES) + len(ROW_TAIL)
+
+SHIM_JS = """(function () {
+  "use strict";
+  var BODIES = __BODIES__, JOINTS = __JOINTS__;
+  var mode = (/[?&]qwopkit=(\\w+)/.exec(window.location.search) || [])[1] || "step";
+  var qk = window.qwopkit = {game: null, mode: mode, errors: [], log: [], updates: 0, inside: false,
+                             slowFrames: 0};
+  window.addEventListener("error", function (e) { qk.errors.push(String(e.message || e.error || e)); });
+
+  // Agents need no drawing: the page's frames then come 4 times a second (input, e.g. the
+  // start click, is still read each frame) and leave the CPU to the stepping.
+  var raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = function (callback) {
+    if (qk.slowFrames > 0) {
+      return window.setTimeout(function () { callback(window.performance.now()); }, qk.slowFrames);
+    }
+    return raf(callback);
+  };
+
+  function keysOf(g) {
+    return (g.QDown ? 1 : 0) | (g.WDown ? 2 : 0) | (g.ODown ? 4 : 0) | (g.PDown ? 8 : 0);
+  }
+  qk.row = function () {
+    var g = qk.game, out = [];
+    for (var i = 0; i < BODIES.length; i++) {
+      var b = g[BODIES[i]]._components.get("physicsBody", false).body;
+      out.push(b.m_xf.position.x, b.m_xf.position.y, b.m_sweep.a,
+               b.m_linearVelocity.x, b.m_linearVelocity.y, b.m_angularVelocity);
+    }
+    out.push(g.score, g.scoreTime, keysOf(g), g.fallen ? 1 : 0, g.jumpLanded ? 1 : 0,
+             g.gameEnded ? 1 : 0, qk.updates);
+    return out;
+  };
+  function ended(g) { return g.fallen || g.jumpLanded; }
+
+  window.qwopkitReady = function (game) {
+    qk.game = game;
+    var update = game.update, reset = game.reset;
+    game.update = function (t) {
+      if (qk.mode === "step" && !qk.inside) return;  // the page's loop no longer steps the game
+      var keys = keysOf(this);
+      update.call(this, t);
+      if (this.firstClick) qk.updates++;
+      if (qk.mode === "play" && this.firstClick) qk.log.push([keys].concat(qk.row()));
+    };
+    game.reset = function () {
+      // A reset (R, or space after a run) starts a new run: its own first update follows.
+      qk.updates = 0;
+      if (qk.mode === "play") qk.log.push("reset");
+      return reset.apply(this, arguments);
+    };
+  };
+
+  qk.references = function () {
+    return JOINTS.map(function (name) { return qk.game[name].m_referenceAngle; });
+  };
+
+  qk.ready = function () { return !!(qk.game && qk.game.doneLoading); };
+  qk.started = function () { return !!(qk.game && qk.game.firstClick); };
+
+  qk.setKeys = function (keys) {
+    var g = qk.game;
+    g.QDown = !!(keys & 1); g.WDown = !!(keys & 2); g.ODown = !!(keys & 4); g.PDown = !!(keys & 8);
+  };
+
+  // Hold `keys` for up to n updates; stop early when the run ends (a fall or a finish) or the
+  // update count reaches `limit` (< 0: none). Returns the state after the last update.
+  qk.advance = function (keys, n, limit) {
+    var g = qk.game, wasRunning = !ended(g);
+    qk.setKeys(keys);
+    qk.inside = true;
+    try {
+      for (var i = 0; i < n; i++) {
+        if (limit >= 0 && qk.updates >= limit) break;
+        g.update(1 / 30);
+        if (wasRunning && ended(g)) break;
+      }
+    } finally {
+      qk.inside = false;
+    }
+    return qk.row();
+  };
+
+  // A new run on this page, at the spawn: the game's own reset, without the update it runs
+  // at its end (that update is the run's first, which the caller makes).
+  qk.reset = function () {
+    qk.setKeys(0);
+    qk.game.reset();
+    return qk.row();
+  };
+
+  qk.drain = function () { var out = qk.log; qk.log = []; return out; };
+})();
+""".replace("__BODIES__", json.dumps(list(BODY_NAMES))).replace("__JOINTS__", json.dumps(list(JOINT_NAMES)))
+
+__all__ = ["SHIM_JS", "ROW_TAIL", "ROW_SIZE"]
