@@ -36,7 +36,8 @@ class OriginalQWOPEnv(QWOPEnv):
         super().__init__(frame_skip=frame_skip, observation=observation, reward_fn=reward_fn,
                          time_limit=time_limit)
         self.game = OriginalGame(qwop, headless=headless)
-        self.engine = self.game  # type: ignore[assignment]  (QWOPEnv's steps use Engine's interface)
+        # QWOPEnv steps self.engine through Engine's interface, which OriginalGame has.
+        self.engine = self.game  # type: ignore[assignment]
         self._state = self.engine.state()
 
     def render(self):
