@@ -2,7 +2,9 @@
 patched there. qwopkit never ships, downloads or stores the game's files.
 
     source = locate_game("~/qwop")          # a folder, or the game's .js file itself
-    folder = prepare_copy(source, workdir)  # the patched copy and qwopkit's page: PAGE in it
+    text = read_game(source)
+    patched = patch_source(text, source)    # UnsupportedGameError names a patch that does not fit
+    folder = prepare_copy(source, workdir, patched)  # the copy and qwopkit's page (PAGE) in it
 
 Each patch is an exact string replacement, exact up to whitespace (so that the one-line
 minified download and a reformatted copy both match), that must match exactly once: a copy
@@ -68,7 +70,7 @@ def locate_game(path: str | Path) -> Path:
     if not path.exists():
         raise InputError(path, "no such file or folder (give the folder of your QWOP copy or its .js file)")
     if path.is_dir():
-        found = [js for js in sorted(path.glob("*.js")) if js.is_file() and _is_qwop(_read(js))]
+        found = [js for js in sorted(path.glob("*.js")) if js.is_file() and _is_qwop(read_game(js))]
         if not found:
             raise InputError(path, "no QWOP game here (expected the game's .js file, e.g. QWOP.min.js, "
                                    "beside its assets/ folder)")
@@ -76,7 +78,7 @@ def locate_game(path: str | Path) -> Path:
             raise InputError(path, f"more than one QWOP game here ({', '.join(js.name for js in found)}): "
                                    "give the .js file")
         path = found[0]
-    text = _read(path)
+    text = read_game(path)
     if not _is_qwop(text):
         raise InputError(path, "not the QWOP game (it has no QWOP window title and Box2D world)")
     if not _STARTS_AT_END.search(text[-400:]):
@@ -87,7 +89,7 @@ def locate_game(path: str | Path) -> Path:
     return path
 
 
-def _read(path: Path) -> str:
+def read_game(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
@@ -107,10 +109,12 @@ def patch_source(text: str, where: str | Path = "the game") -> str:
     return text
 
 
-def prepare_copy(game_js: Path, folder: Path) -> Path:
+def prepare_copy(game_js: Path, folder: Path, patched: str | None = None) -> Path:
     """Write the patched copy into `folder` (which must exist and be empty): the script, the
-    files it loads at start, its lib/ scripts and stylesheets, the shim and qwopkit's page."""
-    patched = patch_source(_read(game_js), game_js)  # before anything is written
+    files it loads at start, its lib/ scripts and stylesheets, the shim and qwopkit's page.
+    `patched`: the script already patched (patch_source), else it is patched here."""
+    if patched is None:
+        patched = patch_source(read_game(game_js), game_js)
     source = game_js.parent
     (folder / game_js.name).write_text(patched, encoding="utf-8")
     for name in _LOADS.findall(patched):
@@ -140,4 +144,5 @@ def _page(script: str, libs: list[str], styles: list[str]) -> str:
             f"{scripts}</body></html>\n")
 
 
-__all__ = ["locate_game", "patch_source", "prepare_copy", "PATCHES", "PAGE", "UnsupportedGameError"]
+__all__ = ["locate_game", "read_game", "patch_source", "prepare_copy", "PATCHES", "PAGE",
+           "UnsupportedGameError"]

@@ -28,7 +28,7 @@ import numpy as np
 from ...errors import InputError
 from ..openqwop.layout import BODY_BLOCK, STATE_SIZE
 from ..openqwop.physics import BODY_NAMES, JOINTS
-from .copy import PAGE, locate_game, prepare_copy
+from .copy import PAGE, locate_game, patch_source, prepare_copy, read_game
 from .shim import ROW_SIZE
 
 RUNNING, FELL, FINISHED = "running", "fell", "finished"
@@ -95,7 +95,9 @@ class _DevTools:
             targets = json.load(answer)
         page = next(t for t in targets if t.get("type") == "page" and t.get("url", "").startswith(url))
         self._json = json
-        self._socket = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+        self._stack = contextlib.ExitStack()
+        self._socket = self._stack.enter_context(
+            connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10))
         self._id = 0
 
     def evaluate(self, expression: str) -> Any:
@@ -113,7 +115,7 @@ class _DevTools:
         return result.get("result", {}).get("value")
 
     def close(self) -> None:
-        self._socket.close()
+        self._stack.close()
 
 
 class OriginalGame:
@@ -130,7 +132,8 @@ class OriginalGame:
                  timeout: float = 30.0) -> None:
         if mode not in ("step", "play"):
             raise ValueError(f"mode must be 'step' or 'play', got {mode!r}")
-        self.script = locate_game(qwop)  # nothing is written before the copy is known good
+        self.script = locate_game(qwop)
+        patched = patch_source(read_game(self.script), self.script)  # nothing is written before
         self.mode, self.headless, self.timeout = mode, headless, timeout
         self.seed: int | None = None
         self.driver: Any = None
@@ -138,7 +141,7 @@ class OriginalGame:
         self._server: _Server | None = None
         self._folder = Path(tempfile.mkdtemp(prefix="qwopkit-original-"))
         try:
-            prepare_copy(self.script, self._folder)
+            prepare_copy(self.script, self._folder, patched)
             self._server, _ = serve(self._folder)
             self.url = f"http://127.0.0.1:{self._server.server_address[1]}/{PAGE}?qwopkit={mode}"
             from ..browser import open_browser

@@ -1,0 +1,261 @@
+"""The original QWOP as a second game (qwopkit.adapter.original), in a real headless Chromium.
+
+The game's files are someone else's: the tests use the copy beside the project
+(shared/reference/original-game/game, or $QWOPKIT_ORIGINAL_GAME) and skip when it is absent.
+Its recorded trajectories (trajectories-dev.npz beside it) are what the stepping must
+reproduce exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from qwopkit.adapter.browser import CHROMEDRIVER, CHROMIUM
+from qwopkit.adapter.original import UnsupportedGameError, locate_game
+from qwopkit.adapter.original.copy import patch_source
+from qwopkit.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = Path(os.environ.get("QWOPKIT_ORIGINAL_GAME") or ROOT.parent / "shared" / "reference"
+                 / "original-game" / "game")
+TRAJECTORIES = REFERENCE.parent / "trajectories-dev.npz"
+GAME_JS = "QWOP2.min.js"
+# The game's script as the seed committed it (FACTS.md): no file of the repository may be it.
+GAME_SHA256 = "2273aacecb000ec35ae3016487f36206a9554a5a8c5b71cf87fed6fcf24faa70"
+
+NO_GAME = f"the original game's copy is not at {REFERENCE} (set QWOPKIT_ORIGINAL_GAME)"
+MISSING = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
+needs_game = pytest.mark.skipif(not (REFERENCE / GAME_JS).is_file(), reason=NO_GAME)
+
+
+def browser_test(test):
+    """Marks a test that runs the game in Chromium (skipped without the game or the browser)."""
+    for mark in (pytest.mark.browser, needs_game,
+                 pytest.mark.skipif(bool(MISSING), reason="needs Chromium and chromedriver")):
+        test = mark(test)
+    return test
+
+
+def _temp_entries() -> set[str]:
+    return set(os.listdir(tempfile.gettempdir()))
+
+
+@pytest.fixture(scope="module")
+def game():
+    from qwopkit.adapter.original import OriginalGame
+
+    with OriginalGame(REFERENCE) as g:
+        yield g
+
+
+@pytest.fixture(scope="module")
+def reference():
+    if not TRAJECTORIES.is_file():
+        pytest.skip(f"the recorded trajectories are not at {TRAJECTORIES}")
+    return np.load(TRAJECTORIES)
+
+
+def _play(game, keys) -> np.ndarray:
+    game.reset()
+    states = [game.state()]
+    for k in keys:
+        game.update(int(k))
+        states.append(game.state())
+    return np.array(states)
+
+
+# ---------------------------------------------------------------------- stepping, exactly
+@browser_test
+@pytest.mark.parametrize("name", ["stride", "random_0", "rnd_100", "held_3", "midrun_100"])
+def test_recorded_updates_reproduce_exactly(game, reference, name):
+    keys = reference[f"{name}/keys"][:30]
+    states = _play(game, keys)
+    bodies = states[:, :72].reshape(-1, 12, 6)
+    np.testing.assert_array_equal(bodies, reference[f"{name}/bodies"][:31])  # bit for bit
+    np.testing.assert_array_equal(states[:, 72:94:2], reference[f"{name}/joints"][:31])
+    np.testing.assert_array_equal(states[:, -5], reference[f"{name}/score"][:31])
+    np.testing.assert_array_equal(states[:, -4], reference[f"{name}/score_time"][:31])
+    np.testing.assert_array_equal(states[1:, -3], keys)
+
+
+@browser_test
+def test_a_run_through_its_fall_matches_the_recorded_one(game, reference):
+    """A whole sequence after other runs on the same page: the in-page reset starts each run
+    as a freshly loaded page does, and the fall comes at the recorded update."""
+    name = "rnd_100"
+    keys = reference[f"{name}/keys"]
+    states = _play(game, keys)
+    np.testing.assert_array_equal(states[:, :72].reshape(-1, 12, 6), reference[f"{name}/bodies"])
+    fell_at = int(reference["fell_at"][list(reference["sequences"]).index(name)])
+    assert fell_at > 0
+    assert np.argmax(states[:, -2] > 0) == fell_at
+    assert game.status == "fell"
+
+
+@browser_test
+def test_advance_holds_keys_and_stops_at_the_end_of_a_run(game):
+    game.reset()
+    assert (game.status, game.updates, game.hud_time) == ("running", 0, 0.0)
+    assert game.advance(5, 3) == "running" and game.updates == 3
+    assert game.keys == 5 and game.state()[-3] == 5
+    assert game.advance(0, 10, limit=7) == "running" and game.updates == 7
+    # Holding O alone from the spawn topples the runner at update 48 (the recorded O_2s):
+    # advance stops at the fall's update.
+    game.reset()
+    assert game.advance(4, 10_000) == "fell" and game.updates == 48
+    assert game.advance(4, 5) == "fell" and game.updates == 53  # the world goes on
+
+
+@browser_test
+def test_two_page_loads_give_identical_states(game):
+    from qwopkit.adapter.original import OriginalGame
+
+    keys = np.random.default_rng(7).integers(0, 16, size=90)
+    first = _play(game, keys)
+    with OriginalGame(REFERENCE) as other:
+        second = _play(other, keys)
+    np.testing.assert_array_equal(first, second)
+    assert np.abs(first[-1, :72] - first[0, :72]).max() > 0.1  # the runner did move
+
+
+@browser_test
+def test_the_environment_has_qwop_v0s_spaces_and_steps_the_original(game):
+    import gymnasium as gym
+
+    import qwopkit  # noqa: F401
+
+    bundled = gym.make("qwopkit/QWOP-v0")
+    env = gym.make("qwopkit/QWOP-original-v0", qwop=REFERENCE)
+    try:
+        assert env.action_space == bundled.action_space
+        assert env.observation_space == bundled.observation_space
+        obs, info = env.reset(seed=0)
+        assert env.observation_space.contains(obs) and info["hud_time"] == 0.0
+        total = 0.0
+        for action in (7, 7, 8, 8, 7, 7):  # QP, WO
+            obs, reward, terminated, truncated, info = env.step(action)
+            total += reward
+            assert env.observation_space.contains(obs)
+        assert info["hud_time"] == pytest.approx(18 / 30)  # 6 decisions of 3 updates
+        assert not truncated and np.isfinite(total)
+    finally:
+        env.close()
+        bundled.close()
+
+
+# ---------------------------------------------------------------------- refusals, one line each
+def _copy_game(folder: Path, text: str | None = None) -> Path:
+    shutil.copytree(REFERENCE / "assets", folder / "assets")
+    script = folder / GAME_JS
+    script.write_text(text if text is not None else (REFERENCE / GAME_JS).read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    return script
+
+
+@needs_game
+def test_a_copy_without_a_patch_point_is_refused_in_one_line(tmp_path):
+    from qwopkit.adapter.original import OriginalGame
+
+    text = (REFERENCE / GAME_JS).read_text(encoding="utf-8").replace('getElementById("gameContent")',
+                                                                    'getElementById("content")')
+    script = _copy_game(tmp_path, text)
+    before = _temp_entries()
+    with pytest.raises(UnsupportedGameError) as caught:
+        OriginalGame(tmp_path)
+    assert str(caught.value) == (f"{script}: this QWOP version is not supported: no place for the game "
+                                 "object (Main.ready)")
+    assert _temp_entries() == before  # nothing written, nothing started
+
+
+def test_patches_match_the_minified_form_too():
+    """The patches are exact up to whitespace: the one-line download's form matches as well."""
+    minified = ('x.prototype={ready:function(){var t=window.document.getElementById("gameContent"),'
+                'e=1},f:function(){var n=new a("foddy","i"),h=!1;0==h&&0==n.match(window.location.host)'
+                '&&m.shutdown()}};')
+    patched = patch_source(minified)
+    assert 'ready:function(){window.qwopkitReady(this);var t=' in patched
+    assert "m.shutdown()" not in patched
+    with pytest.raises(UnsupportedGameError, match="found 2 times"):
+        patch_source(minified + minified)
+
+
+@needs_game
+@pytest.mark.parametrize("case", ["missing", "empty folder", "other js", "truncated", "no assets"])
+def test_a_bad_path_is_refused_in_one_line(tmp_path, case):
+    if case == "missing":
+        path, expected = tmp_path / "nowhere", "no such file or folder"
+    elif case == "empty folder":
+        (tmp_path / "app.js").write_text("console.log('hello');\n")
+        path, expected = tmp_path, "no QWOP game here"
+    elif case == "other js":
+        path, expected = tmp_path / "app.js", "not the QWOP game"
+        path.write_text("var world = new B2World();\nconsole.log('hello');\n")
+    elif case == "truncated":
+        text = (REFERENCE / GAME_JS).read_text(encoding="utf-8")
+        path, expected = _copy_game(tmp_path, text[: len(text) * 2 // 3]), "the file ends early"
+    else:
+        path = tmp_path / GAME_JS
+        shutil.copyfile(REFERENCE / GAME_JS, path)
+        expected = "no assets/assetbundle.parcel beside QWOP2.min.js"
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(InputError) as caught:
+        locate_game(path)
+    message = str(caught.value)
+    assert expected in message and "\n" not in message
+    assert str(tmp_path) in message  # it names the path
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+# ---------------------------------------------------------------------- never in the repository
+def test_no_game_file_is_in_the_repository():
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    names = [n for n in files.decode().split("\0") if n]
+    assert names, "git ls-files listed nothing"
+    game_names = {"qwop2.min.js", "qwop.min.js", "assetbundle.parcel", "athletics.html"}
+    assert not [n for n in names if Path(n).name.lower() in game_names]
+    for name in names:
+        path = ROOT / name
+        if not path.is_file() or path.stat().st_size < 100_000:
+            continue  # the game's script is ~900 kB
+        data = path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() != GAME_SHA256, name
+        assert not (b"B2World" in data and b"QWOP" in data), f"{name} looks like the game's code"
+
+
+# ---------------------------------------------------------------------- nothing left running
+@browser_test
+def test_close_leaves_nothing_running():
+    from qwopkit.adapter.original import OriginalGame
+
+    before = _temp_entries()
+    game = OriginalGame(REFERENCE)
+    group = game.driver.service.process.pid  # chromedriver's process group (Chromium is in it)
+    url = game.url
+    folder = game._folder
+    assert folder.is_dir() and psutil.pid_exists(group)
+    game.close()
+    game.close()  # twice is fine
+    assert not folder.exists()
+    alive = [p for p in psutil.process_iter(["pid"]) if _in_group(p, group)]
+    assert alive == []
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url, timeout=2)
+    assert _temp_entries() == before
+
+
+def _in_group(proc: psutil.Process, group: int) -> bool:
+    try:
+        return os.getpgid(proc.pid) == group and proc.status() != psutil.STATUS_ZOMBIE
+    except (ProcessLookupError, psutil.Error):
+        return False
