@@ -259,3 +259,68 @@ def _in_group(proc: psutil.Process, group: int) -> bool:
         return os.getpgid(proc.pid) == group and proc.status() != psutil.STATUS_ZOMBIE
     except (ProcessLookupError, psutil.Error):
         return False
+
+
+# ---------------------------------------------------------------------- qwop-eval in the original
+def _eval(args: list[str]) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from qwopkit.rl.eval_cli import main as eval_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = eval_main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+@browser_test
+def test_qwop_eval_runs_a_policy_in_the_original_game(tmp_path, reference):
+    import json
+
+    from test_eval import fixed_policy
+
+    from qwopkit.rl.policies import save_policy
+
+    model = save_policy(fixed_policy("O"), tmp_path / "o.zip")
+    code, out, err = _eval([str(model), "--game", "original", "--qwop", str(REFERENCE), "--episodes", "2",
+                            "--json", str(tmp_path / "r.json")])
+    assert code == 0, err
+    assert "in the original game" in out and "finish rate" in out
+    runs = json.loads((tmp_path / "r.json").read_text())["runs"]
+    # Holding O falls at update 48 in the original (the recorded O_2s), 16 decisions of 3.
+    fell_at = int(reference["fell_at"][list(reference["sequences"]).index("O_2s")])
+    assert [r["outcome"] for r in runs] == ["fell", "fell"]
+    assert runs[0]["decisions"] == fell_at // 3 == 16
+    assert runs[0]["hud_time"] == reference["O_2s/score_time"][fell_at]
+    assert runs[0]["distance"] == reference["O_2s/score"][fell_at]
+
+
+@needs_game
+@pytest.mark.parametrize("args, expected", [
+    (["--game", "original"], "qwop-eval: error: --qwop: --game original needs your copy of the game"),
+    (["--qwop", "x"], "qwop-eval: error: --qwop: only with --game original"),
+    (["--game", "original", "--qwop", "/nowhere/qwop"], "qwop-eval: error: /nowhere/qwop: no such file"),
+])
+def test_qwop_eval_original_bad_flags_are_one_line(tmp_path, args, expected):
+    code, out, err = _eval([str(tmp_path / "model.zip"), *args])
+    assert code != 0 and err.startswith(expected) and err.count("\n") == 1
+
+
+@browser_test
+def test_watching_replays_the_run_in_the_original_game(reference):
+    from qwopkit.adapter.original.watch import SETTLE_UPDATES, replay_runs
+
+    keys = reference["stride/keys"][:60]
+    lines: list[str] = []
+    shown = replay_runs(REFERENCE, [keys], headless=True, fps=1000, log=lines.append)
+    assert len(shown) == 1 and lines and "run 1/1" in lines[0]
+    expected = _play_fresh(np.concatenate([keys, np.zeros(SETTLE_UPDATES, np.uint8)]))
+    np.testing.assert_array_equal(shown[0], expected)
+
+
+def _play_fresh(keys) -> np.ndarray:
+    from qwopkit.adapter.original import OriginalGame
+
+    with OriginalGame(REFERENCE) as g:
+        return _play(g, keys)[-1]
