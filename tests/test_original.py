@@ -324,3 +324,41 @@ def _play_fresh(keys) -> np.ndarray:
 
     with OriginalGame(REFERENCE) as g:
         return _play(g, keys)[-1]
+
+
+# ---------------------------------------------------------------------- qwop-record in the original
+def _record(args: list[str], out: Path) -> subprocess.CompletedProcess:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "qwopkit.recorder.cli", "--game", "original", "--out",
+                           str(out), "--headless", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@browser_test
+def test_qwop_record_a_bot_in_the_original_writes_an_episode_that_replays_exactly(game, tmp_path):
+    from qwopkit.dataset import read_episode, validate_file
+    from qwopkit.dataset.schema import GAME_ORIGINAL
+
+    done = _record(["--qwop", str(REFERENCE), "--bot", "stride", "--episodes", "1", "--time-limit", "2"],
+                   tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "run 1: timeout" in done.stdout and "1 file written" in done.stdout
+    files = sorted(tmp_path.glob("*.h5"))
+    assert len(files) == 1 and validate_file(files[0]) is None
+    episode = read_episode(files[0])
+    assert episode.meta["game"] == GAME_ORIGINAL and episode.meta["outcome"] == "timeout"
+    assert episode.meta["game_version"].startswith(f"{GAME_JS} sha256:{GAME_SHA256[:16]}")
+    assert len(episode.keys) == 60 and len(set(episode.keys.tolist())) > 2  # the bot pressed keys
+    # Every update was read: the game's states, replayed from its keys one update at a time.
+    np.testing.assert_array_equal(_play(game, episode.keys), episode.state)
+
+
+@needs_game
+def test_qwop_record_original_refuses_a_bad_copy_in_one_line(tmp_path):
+    done = _record(["--qwop", str(tmp_path / "nowhere"), "--bot", "stride"], tmp_path / "out")
+    assert done.returncode != 0
+    assert done.stderr.startswith(f"qwop-record: error: {tmp_path / 'nowhere'}: no such file or folder")
+    assert done.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+    done = _record(["--bot", "stride"], tmp_path / "out")
+    assert done.returncode == 2 and "--game original needs your copy of the game: --qwop PATH" in done.stderr

@@ -101,18 +101,23 @@ class _DevTools:
         self._id = 0
 
     def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        if "exceptionDetails" in result:
+            details = result["exceptionDetails"].get("exception", {}).get("description")
+            raise RuntimeError(f"the game page failed: {details or result['exceptionDetails']}")
+        return result.get("result", {}).get("value")
+
+    def call(self, method: str, params: dict[str, Any]) -> Any:
+        """One DevTools command, e.g. Input.dispatchKeyEvent; returns its result."""
         self._id += 1
-        self._socket.send(self._json.dumps({"id": self._id, "method": "Runtime.evaluate", "params": {
-            "expression": expression, "returnByValue": True}}))
+        self._socket.send(self._json.dumps({"id": self._id, "method": method, "params": params}))
         while True:
             message = self._json.loads(self._socket.recv())
             if message.get("id") == self._id:
                 break
-        result = message.get("result", {})
-        if "exceptionDetails" in result or "error" in message:
-            details = result.get("exceptionDetails", {}).get("exception", {}).get("description")
-            raise RuntimeError(f"the game page failed: {details or message.get('error') or result}")
-        return result.get("result", {}).get("value")
+        if "error" in message:
+            raise RuntimeError(f"the game page failed: {message['error']}")
+        return message.get("result", {})
 
     def close(self) -> None:
         self._stack.close()
@@ -235,10 +240,27 @@ class OriginalGame:
         return [(float(x), float(y), float(a)) for x, y, a in bodies[:, :3]]
 
     # ------------------------------------------------------------------ people
-    def drain(self) -> list[Any]:
-        """Mode "play": what the game logged since the last call, in order: per update a list
-        [keys held, *row] (state_of_row(entry[1:]) is its state), or "reset" when a new run began."""
-        return list(self._eval("window.qwopkit.drain()") or [])
+    def drain(self) -> list[tuple[int, float, int, np.ndarray, str]]:
+        """Mode "play": what the game logged since the last call, in order, as (kind, time,
+        keys, state, status): kind 0 is a run's spawn (before its first update), 1 an update;
+        time in seconds of the page's clock; keys held during the update (the game's flags)."""
+        out = []
+        for entry in self._eval("window.qwopkit.drain()") or []:
+            row = entry[3:]
+            out.append((int(entry[0]), entry[1] / 1000.0, int(entry[2]),
+                        state_of_row(row, self._references), status_of_row(row)))
+        return out
+
+    def key(self, kind: str, name: str) -> None:
+        """A real key event on the page ("down" or "up"; q, w, o, p, r or space), through the
+        browser's input pipeline as a keyboard's would arrive."""
+        code = {"space": 32}.get(name, ord(name.upper()))
+        key = " " if name == "space" else name
+        assert self._devtools is not None
+        self._devtools.call("Input.dispatchKeyEvent", {
+            "type": "keyDown" if kind == "down" else "keyUp", "key": key,
+            "code": "Space" if name == "space" else f"Key{name.upper()}",
+            "windowsVirtualKeyCode": code, "nativeVirtualKeyCode": code})
 
     # ------------------------------------------------------------------ the end
     def close(self) -> None:

@@ -6,8 +6,10 @@ The patched Main.ready() hands it the game object; it then replaces that object'
   holds the keys in the game's own flags (QDown, WDown, ODown, PDown) and runs the game's
   update(1/30) n times, then returns the state: one page round trip per decision;
 - mode "play" (people): the loop runs the game as it always does, in real time; after every
-  update the keys it held and the state it left are pushed onto `qwopkit.log`, which the
-  recorder drains. Nothing waits on the recorder, so the game's timing is the game's own.
+  update the keys it held and the state it left are pushed onto `qwopkit.log` (and each run's
+  spawn before its first update), which the recorder drains: [kind (0 spawn, 1 update), time
+  (ms, performance.now()), keys, *row]. Nothing waits on the recorder, so the game's timing is
+  the game's own; the one change is that nothing runs before the start click (see below).
 The state is read from the Box2D bodies exactly (float64): m_xf.position, m_sweep.a,
 m_linearVelocity, m_angularVelocity, then the game's score, scoreTime, keys and flags.
 """
@@ -27,7 +29,7 @@ SHIM_JS = """(function () {
   var BODIES = __BODIES__, JOINTS = __JOINTS__;
   var mode = (/[?&]qwopkit=(\\w+)/.exec(window.location.search) || [])[1] || "step";
   var qk = window.qwopkit = {game: null, mode: mode, errors: [], log: [], updates: 0, inside: false,
-                             slowFrames: 0};
+                             slowFrames: 0, spawnPending: true};
   window.addEventListener("error", function (e) { qk.errors.push(String(e.message || e.error || e)); });
 
   // Agents need no drawing: the page's frames then come 4 times a second (input, e.g. the
@@ -61,15 +63,23 @@ SHIM_JS = """(function () {
     var update = game.update, reset = game.reset;
     game.update = function (t) {
       if (qk.mode === "step" && !qk.inside) return;  // the page's loop no longer steps the game
+      // People: nothing steps before the start click, but the game's update would already add
+      // up the head's torque there; skipped, the run starts as a fresh page stepped by qwopkit
+      // does, so a recorded run replays exactly.
+      if (!this.firstClick) return;
       var keys = keysOf(this);
+      if (qk.mode === "play" && qk.spawnPending) {
+        qk.spawnPending = false;
+        qk.log.push([0, window.performance.now(), 0].concat(qk.row()));  // the run's spawn
+      }
       update.call(this, t);
-      if (this.firstClick) qk.updates++;
-      if (qk.mode === "play" && this.firstClick) qk.log.push([keys].concat(qk.row()));
+      qk.updates++;
+      if (qk.mode === "play") qk.log.push([1, window.performance.now(), keys].concat(qk.row()));
     };
     game.reset = function () {
       // A reset (R, or space after a run) starts a new run: its own first update follows.
       qk.updates = 0;
-      if (qk.mode === "play") qk.log.push("reset");
+      qk.spawnPending = true;
       return reset.apply(this, arguments);
     };
   };
