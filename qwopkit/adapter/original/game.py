@@ -243,7 +243,8 @@ class OriginalGame:
     def drain(self) -> list[tuple[int, float, int, np.ndarray, str]]:
         """Mode "play": what the game logged since the last call, in order, as (kind, time,
         keys, state, status): kind 0 is a run's spawn (before its first update), 1 an update;
-        time in seconds of the page's clock; keys held during the update (the game's flags)."""
+        time when the page logged it (Unix seconds, as time.time()); keys held during the
+        update (the game's flags)."""
         out = []
         for entry in self._eval("window.qwopkit.drain()") or []:
             row = entry[3:]

@@ -8,7 +8,7 @@ The patched Main.ready() hands it the game object; it then replaces that object'
 - mode "play" (people): the loop runs the game as it always does, in real time; after every
   update the keys it held and the state it left are pushed onto `qwopkit.log` (and each run's
   spawn before its first update), which the recorder drains: [kind (0 spawn, 1 update), time
-  (ms, performance.now()), keys, *row]. Nothing waits on the recorder, so the game's timing is
+  (Unix ms), keys, *row]. Nothing waits on the recorder, so the game's timing is
   the game's own; the one change is that nothing runs before the start click (see below).
 The state is read from the Box2D bodies exactly (float64): m_xf.position, m_sweep.a,
 m_linearVelocity, m_angularVelocity, then the game's score, scoreTime, keys and flags.
@@ -57,6 +57,7 @@ SHIM_JS = """(function () {
     return out;
   };
   function ended(g) { return g.fallen || g.jumpLanded; }
+  function now() { return window.performance.timeOrigin + window.performance.now(); }  // epoch ms
 
   window.qwopkitReady = function (game) {
     qk.game = game;
@@ -70,11 +71,11 @@ SHIM_JS = """(function () {
       var keys = keysOf(this);
       if (qk.mode === "play" && qk.spawnPending) {
         qk.spawnPending = false;
-        qk.log.push([0, window.performance.now(), 0].concat(qk.row()));  // the run's spawn
+        qk.log.push([0, now(), 0].concat(qk.row()));  // the run's spawn
       }
       update.call(this, t);
       qk.updates++;
-      if (qk.mode === "play") qk.log.push([1, window.performance.now(), keys].concat(qk.row()));
+      if (qk.mode === "play") qk.log.push([1, now(), keys].concat(qk.row()));
     };
     game.reset = function () {
       // A reset (R, or space after a run) starts a new run: its own first update follows.
