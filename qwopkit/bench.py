@@ -129,7 +129,8 @@ def bench_fidelity(plot: str | None = None) -> None:
 
 
 WHAT = {"env": "engine updates/s and environment actions/s, against BipedalWalker-v3",
-        "fidelity": "closeness to the original game's recordings (needs the seed's files)",
+        "fidelity": "closeness to the original game's recordings (needs the seed's files), or with "
+                    "--original PATH to the original game itself",
         "record": "the real-time recording loop: update timing and key latency (needs X)",
         "dataset": "the dataset library: indexing 2,000 files and loading 1M transitions",
         "app": "the app's overview on 2,000 episodes, in the script and in a real browser",
@@ -148,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="length of each measurement (default: env 5, record 20)")
     parser.add_argument("--plot", metavar="PNG", default=None,
                         help="fidelity: also draw the one-step errors into this figure")
-    parser.add_argument("--qwop", metavar="PATH", default=None,
-                        help="original: your copy of the original QWOP (its folder or .js file)")
+    parser.add_argument("--qwop", "--original", dest="qwop", metavar="PATH", default=None,
+                        help="original, and fidelity against the original game itself: your copy of "
+                             "the original QWOP (its folder or .js file)")
     return parser
 
 
@@ -191,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.what == "env":
         bench_env(args.seconds or 5.0)
+    elif args.what == "fidelity" and args.qwop:
+        from .adapter.original.fidelity import compare
+
+        compare(Path(args.qwop))
     elif args.what == "fidelity":
         bench_fidelity(args.plot)
     elif args.what == "record":

@@ -130,13 +130,19 @@ class OriginalGame:
     :param headless: no window (agents); False opens a visible window (watching, people).
     :param mode: "step" (qwopkit steps the game: agents) or "play" (the game runs its own
         real-time loop and logs every update for the recorder: people).
+    :param reset: how `reset()` starts a new run: "reload" the page (exact, ~1-2 s) or the
+        "game"'s own reset (~10 ms; exact until the hurdle, see `reset`).
     :param timeout: seconds the page may take to load.
     """
 
     def __init__(self, qwop: str | Path, *, headless: bool = True, mode: str = "step",
-                 timeout: float = 30.0) -> None:
+                 reset: str = "reload", timeout: float = 30.0) -> None:
         if mode not in ("step", "play"):
             raise ValueError(f"mode must be 'step' or 'play', got {mode!r}")
+        if reset not in ("reload", "game"):
+            raise ValueError(f"reset must be 'reload' or 'game', got {reset!r}")
+        self.reset_mode = reset
+        self._fresh = False
         self.script = locate_game(qwop)
         patched = patch_source(read_game(self.script), self.script)  # nothing is written before
         self.mode, self.headless, self.timeout = mode, headless, timeout
@@ -148,7 +154,9 @@ class OriginalGame:
         try:
             prepare_copy(self.script, self._folder, patched)
             self._server, _ = serve(self._folder)
-            self.url = f"http://127.0.0.1:{self._server.server_address[1]}/{PAGE}?qwopkit={mode}"
+            # Headless agents need no drawing: the page then draws 4 frames a second.
+            frames = "&frames=250" if mode == "step" and headless else ""
+            self.url = f"http://127.0.0.1:{self._server.server_address[1]}/{PAGE}?qwopkit={mode}{frames}"
             from ..browser import open_browser
 
             self.driver = open_browser(headless=headless, width=800, height=600, extra_args=WEBGL_FLAGS)
@@ -167,32 +175,34 @@ class OriginalGame:
 
     def load(self) -> None:
         """(Re)load the page and start the game by clicking it, as a player does: the spawn."""
-        from selenium.webdriver.common.action_chains import ActionChains
-        from selenium.webdriver.common.by import By
-
-        self.driver.get(self.url)
-        if self.mode == "step" and self.headless:
-            self._js("window.qwopkit.slowFrames = 250;")
-        self._wait("window.qwopkit.ready()", "load")
-        canvas = self.driver.find_element(By.TAG_NAME, "canvas")
-        ActionChains(self.driver).move_to_element(canvas).click().perform()
+        if self._devtools is None:
+            self.driver.get(self.url)
+            self._devtools = _DevTools(self.driver, self.url.split("?")[0])  # outlives reloads
+        else:
+            self._eval("window.qwopkit.stale = true;")  # not to be mistaken for the new page
+            self._devtools.call("Page.navigate", {"url": self.url})
+        self._wait("!window.qwopkit.stale && window.qwopkit.ready()", "load")
+        x, y = self._eval("(function () { var r = document.querySelector('canvas').getBoundingClientRect();"
+                          " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+        for kind in ("mousePressed", "mouseReleased"):  # a real click, through the browser's input
+            self._devtools.call("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y,
+                                                             "button": "left", "clickCount": 1})
         self._wait("window.qwopkit.started()", "start on a click")
-        self._references = np.array(self._js("return window.qwopkit.references();"), dtype=np.float64)
-        if self._devtools is None:  # the connection outlives reloads of the same tab
-            self._devtools = _DevTools(self.driver, self.url.split("?")[0])
-        self._take(self._js("return window.qwopkit.row();"))
+        self._references = np.array(self._eval("window.qwopkit.references()"), dtype=np.float64)
+        self._take(self._eval("window.qwopkit.row()"))
         self.keys = 0
+        self._fresh = True
 
     def _wait(self, condition: str, what: str) -> None:
         import time
 
         deadline = time.monotonic() + self.timeout
-        while not self._js(f"return !!(window.qwopkit && {condition});"):
+        while not self._eval(f"!!(window.qwopkit && {condition})"):
             if time.monotonic() > deadline:
-                errors = self._js("return window.qwopkit ? window.qwopkit.errors : ['no page'];")
+                errors = self._eval("window.qwopkit ? window.qwopkit.errors : ['no page']")
                 reason = errors[0] if errors else "no error reported"
                 raise InputError(self.script, f"the game did not {what} in {self.timeout:g} s ({reason})")
-            time.sleep(0.02)
+            time.sleep(0.01)
 
     def _take(self, row: Any) -> None:
         if len(row) != ROW_SIZE:
@@ -204,12 +214,20 @@ class OriginalGame:
 
     # ------------------------------------------------------------------ Engine's interface
     def reset(self, seed: int | None = None) -> None:
-        """A new run at the spawn (`seed` has no effect: the game is deterministic): the game's
-        own reset (what R does), without the update it runs at its end. Runs after it repeat a
-        freshly loaded page's update for update (tests/test_original.py)."""
+        """A new run at the spawn (`seed` has no effect: the game is deterministic).
+
+        reset="reload" (the default) loads the page afresh (~1-2 s): every run is a fresh page's
+        run, bit for bit. reset="game" is the game's own reset (what R does) without the update
+        it runs at its end (~10 ms): exact until the runner reaches the hurdle at 50 m, after
+        which it drifts from a fresh page's run (docs/original-adapter.md)."""
         self.seed = seed
         self.keys = 0
-        self._take(self._eval("window.qwopkit.reset()"))
+        if self._fresh:  # nothing happened since the page loaded
+            return
+        if self.reset_mode == "reload":
+            self.load()
+        else:
+            self._take(self._eval("window.qwopkit.reset()"))
 
     def update(self, keys: int) -> str:
         return self.advance(keys, 1)
@@ -221,6 +239,7 @@ class OriginalGame:
         row = self._eval(f"window.qwopkit.advance({self.keys}, {int(updates)}, "
                          f"{-1 if limit is None else int(limit)})")
         self._take(row)
+        self._fresh = False
         return self.status
 
     def state(self) -> np.ndarray:

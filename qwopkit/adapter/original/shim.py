@@ -29,7 +29,8 @@ SHIM_JS = """(function () {
   var BODIES = __BODIES__, JOINTS = __JOINTS__;
   var mode = (/[?&]qwopkit=(\\w+)/.exec(window.location.search) || [])[1] || "step";
   var qk = window.qwopkit = {game: null, mode: mode, errors: [], log: [], updates: 0, inside: false,
-                             slowFrames: 0, spawnPending: true};
+                             slowFrames: +((/[?&]frames=(\\d+)/.exec(window.location.search) || [])[1] || 0),
+                             spawnPending: true};
   window.addEventListener("error", function (e) { qk.errors.push(String(e.message || e.error || e)); });
 
   // Agents need no drawing: the page's frames then come 4 times a second (input, e.g. the
