@@ -90,7 +90,7 @@ def test_recorded_updates_reproduce_exactly(game, reference, name):
 
 
 @browser_test
-@pytest.mark.parametrize("reset", ["reload", "game"])
+@pytest.mark.parametrize("reset", ["game", "reload"])
 def test_a_run_through_its_fall_matches_the_recorded_one(game, reference, reset):
     """A whole sequence after other runs on the same page, through its fall: with either way
     of starting a new run, as on a freshly loaded page, and the fall at the recorded update."""
@@ -98,23 +98,25 @@ def test_a_run_through_its_fall_matches_the_recorded_one(game, reference, reset)
 
     name = "rnd_100"
     keys = reference[f"{name}/keys"]
-    if reset == "reload":
+    if reset == "game":
+        _play(game, reference["flail/keys"])  # another run first
         states = _play(game, keys)
     else:
-        with OriginalGame(REFERENCE, reset="game") as fast:
-            _play(fast, reference["flail/keys"])  # another run first, then the game's own reset
-            states = _play(fast, keys)
+        with OriginalGame(REFERENCE, reset="reload") as slow:
+            _play(slow, reference["flail/keys"])
+            states = _play(slow, keys)
     np.testing.assert_array_equal(states[:, :72].reshape(-1, 12, 6), reference[f"{name}/bodies"])
     fell_at = int(reference["fell_at"][list(reference["sequences"]).index(name)])
     assert fell_at > 0
     assert np.argmax(states[:, -2] > 0) == fell_at
-    assert game.status == "fell" or reset == "game"
+    assert states[-1, -2] == 1
 
 
 @browser_test
-def test_stride_finishes_the_original_in_155_seconds_on_every_fresh_page(game):
-    """The bots' program in the original, twice in a row (the reset reloads the page): 4,650
-    updates, 155.00 s on the HUD, both times (the game's own reset would drift at the hurdle)."""
+def test_stride_finishes_the_original_in_155_seconds_after_every_reset(game):
+    """The bots' program in the original, twice in a row on one page: 4,650 updates, 155.00 s on
+    the HUD, both times, as on a freshly loaded page. (With the game's own reset alone, the
+    broad phase the first run left behind made the second drift at the hurdle: 162.97 s.)"""
     from qwopkit.adapter.openqwop.bots import BOTS
     from qwopkit.adapter.original.fidelity import bot_run_original
 

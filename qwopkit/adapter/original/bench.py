@@ -15,12 +15,12 @@ import numpy as np
 
 
 def _run_env(qwop: Path, seconds: float, seed: int, out: list[tuple[int, int]],
-             start: threading.Barrier | None = None) -> None:
+             start: threading.Barrier | None = None, reset: str = "game") -> None:
     import gymnasium as gym
 
     import qwopkit  # noqa: F401  (registers the environments)
 
-    env = gym.make("qwopkit/QWOP-original-v0", qwop=qwop)
+    env = gym.make("qwopkit/QWOP-original-v0", qwop=qwop, reset=reset)
     try:
         env.reset(seed=seed)
         env.action_space.seed(seed)
@@ -40,11 +40,12 @@ def _run_env(qwop: Path, seconds: float, seed: int, out: list[tuple[int, int]],
         env.close()
 
 
-def decisions_per_second(qwop: Path, seconds: float, pages: int = 1) -> tuple[float, float]:
+def decisions_per_second(qwop: Path, seconds: float, pages: int = 1,
+                         reset: str = "game") -> tuple[float, float]:
     """(decisions/s over all pages, mean episode length in decisions)."""
     results: list[tuple[int, int]] = []
     barrier = threading.Barrier(pages + 1)
-    threads = [threading.Thread(target=_run_env, args=(qwop, seconds, i, results, barrier))
+    threads = [threading.Thread(target=_run_env, args=(qwop, seconds, i, results, barrier, reset))
                for i in range(pages)]
     for thread in threads:
         thread.start()
@@ -95,18 +96,21 @@ def play_timing(qwop: Path, seconds: float) -> dict[str, np.ndarray]:
     return {"interval": np.array(intervals), "lag": np.array(lags)}
 
 
-def bench_original(qwop: Path, seconds: float = 10.0, pages: tuple[int, ...] = (1, 2)) -> dict[int, float]:
+def bench_original(qwop: Path, seconds: float = 10.0, pages: tuple[int, ...] = (1, 2)) -> dict:
     from .copy import locate_game
 
     script = locate_game(qwop)
     print(f"qwopkit/QWOP-original-v0 on {script} (headless Chromium; frame_skip 3, random actions, "
           f"resets included; {seconds:.0f} s per measurement)")
     out = {}
-    for n in pages:
-        rate, length = decisions_per_second(script, seconds, n)
-        out[n] = rate
-        print(f"  {n} page{'s' if n > 1 else ' '} at once: {rate:8,.0f} decisions/s  "
-              f"({rate * 3:,.0f} game updates/s; mean episode {length:.0f} decisions)", flush=True)
+    for reset, what in (("game", "the game's own reset, the fresh page's broad phase put back"),
+                        ("reload", "each episode on a freshly loaded page")):
+        print(f" reset={reset!r}: {what}")
+        for n in pages:
+            rate, length = decisions_per_second(script, seconds, n, reset)
+            out[(reset, n)] = rate
+            print(f"  {n} page{'s' if n > 1 else ' '} at once: {rate:8,.0f} decisions/s  "
+                  f"({rate * 3:,.0f} game updates/s; mean episode {length:.0f} decisions)", flush=True)
     print("  qwop-gym's published claim for its browser QWOP: ~2,000 observations/s on an Apple M2")
     timing = play_timing(script, max(seconds, 20.0))
     print(f"people (the game's own loop, the recorder draining it; {len(timing['interval']) + 1} updates):")

@@ -138,7 +138,8 @@ def _page(script: str, libs: list[str], styles: list[str]) -> str:
     # copies that write into them (the seed's does, 30 times a second), hidden here.
     links = "".join(f'<link rel="stylesheet" href="{s}">' for s in styles)
     scripts = "".join(f'<script src="{s}"></script>' for s in [SHIM, script, *libs])
-    return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>QWOP (qwopkit)</title>{links}"
+    return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>QWOP (qwopkit)</title>"
+            f"<link rel=\"icon\" href=\"data:,\">{links}"
             "</head><body><div id=\"gameContent\"><div id=\"window1\"></div></div>"
             "<span id=\"timer\" hidden></span><span id=\"actions\" hidden></span>"
             f"{scripts}</body></html>\n")

@@ -23,8 +23,9 @@ class OriginalQWOPEnv(QWOPEnv):
 
     :param qwop: the user's copy of the game: its folder or its .js file.
     :param headless: False shows the page in a window (watching an agent).
-    :param reset: "reload" (each episode on a freshly loaded page: exact, ~1-2 s) or "game"
-        (the game's own reset, ~10 ms: exact until the runner reaches the hurdle; OriginalGame.reset).
+    :param reset: how an episode starts: "game" (the game's own reset with the fresh page's broad
+        phase put back, ~10 ms) or "reload" (the page loaded afresh, ~1-2 s); both exact
+        (OriginalGame.reset).
     """
 
     metadata = {"render_modes": [], "render_fps": QWOPEnv.metadata["render_fps"]}
@@ -32,7 +33,7 @@ class OriginalQWOPEnv(QWOPEnv):
     def __init__(self, qwop: str | Path, frame_skip: int = 3, observation: str = "seed",
                  reward_fn: Callable[[np.ndarray, np.ndarray], float] | None = None,
                  time_limit: float = 120.0, render_mode: str | None = None,
-                 headless: bool = True, reset: str = "reload") -> None:
+                 headless: bool = True, reset: str = "game") -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (watch with headless=False), got {render_mode!r}")
         super().__init__(frame_skip=frame_skip, observation=observation, reward_fn=reward_fn,

@@ -65,8 +65,13 @@ def status_of_row(row: Any) -> str:
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a reload cuts a request short (BrokenPipeError): nothing to tell
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the copy; says nothing (a page navigating away mid-answer is normal here)."""
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
         pass
 
@@ -130,13 +135,13 @@ class OriginalGame:
     :param headless: no window (agents); False opens a visible window (watching, people).
     :param mode: "step" (qwopkit steps the game: agents) or "play" (the game runs its own
         real-time loop and logs every update for the recorder: people).
-    :param reset: how `reset()` starts a new run: "reload" the page (exact, ~1-2 s) or the
-        "game"'s own reset (~10 ms; exact until the hurdle, see `reset`).
+    :param reset: how `reset()` starts a new run: the "game"'s own reset with the fresh page's
+        broad phase put back (~10 ms), or "reload" the page (~1-2 s); both exact.
     :param timeout: seconds the page may take to load.
     """
 
     def __init__(self, qwop: str | Path, *, headless: bool = True, mode: str = "step",
-                 reset: str = "reload", timeout: float = 30.0) -> None:
+                 reset: str = "game", timeout: float = 30.0) -> None:
         if mode not in ("step", "play"):
             raise ValueError(f"mode must be 'step' or 'play', got {mode!r}")
         if reset not in ("reload", "game"):
@@ -189,6 +194,8 @@ class OriginalGame:
                                                              "button": "left", "clickCount": 1})
         self._wait("window.qwopkit.started()", "start on a click")
         self._references = np.array(self._eval("window.qwopkit.references()"), dtype=np.float64)
+        if self.mode == "step":
+            self._eval("window.qwopkit.keep()")  # the fresh page's broad phase, for reset()
         self._take(self._eval("window.qwopkit.row()"))
         self.keys = 0
         self._fresh = True
@@ -216,18 +223,20 @@ class OriginalGame:
     def reset(self, seed: int | None = None) -> None:
         """A new run at the spawn (`seed` has no effect: the game is deterministic).
 
-        reset="reload" (the default) loads the page afresh (~1-2 s): every run is a fresh page's
-        run, bit for bit. reset="game" is the game's own reset (what R does) without the update
-        it runs at its end (~10 ms): exact until the runner reaches the hurdle at 50 m, after
-        which it drifts from a fresh page's run (docs/original-adapter.md)."""
+        reset="game" (the default, ~10 ms): the game's own reset (what R does) without the update
+        it runs at its end, then Box2D's broad phase as the freshly loaded page had it (copied
+        at load), which the game's reset alone leaves as the last run made it (a run then drifts
+        from a fresh page's once it reaches the hurdle). reset="reload" loads the page afresh
+        (~1-2 s). Both give a fresh page's run bit for bit (docs/original-adapter.md)."""
         self.seed = seed
         self.keys = 0
         if self._fresh:  # nothing happened since the page loaded
             return
-        if self.reset_mode == "reload":
+        row = None if self.reset_mode == "reload" else self._eval("window.qwopkit.reset()")
+        if row is None:  # (the fresh page's broad phase did not fit the new run: reload)
             self.load()
         else:
-            self._take(self._eval("window.qwopkit.reset()"))
+            self._take(row)
 
     def update(self, keys: int) -> str:
         return self.advance(keys, 1)
