@@ -122,8 +122,10 @@ def compare(qwop: str | Path, sequences: int = 20, seconds: float = 5.0, bot_lim
     """Play everything in both games and print the figures; returns them."""
     updates = int(round(seconds * UPDATES_PER_SECOND))
     horizons = [int(round(h * UPDATES_PER_SECOND)) for h in HORIZONS if h <= seconds]
-    open_loop = {h: [] for h in horizons}
-    one, three, falls = [], [], []
+    open_loop: dict[int, list[float]] = {h: [] for h in horizons}
+    one: list[np.ndarray] = []
+    three: list[np.ndarray] = []
+    falls: list[tuple[int, int]] = []
     engine = Engine()
     with OriginalGame(qwop) as game:
         for seed in range(sequences):
