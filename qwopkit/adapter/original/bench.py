@@ -103,10 +103,11 @@ def bench_original(qwop: Path, seconds: float = 10.0, pages: tuple[int, ...] = (
     print(f"qwopkit/QWOP-original-v0 on {script} (headless Chromium; frame_skip 3, random actions, "
           f"resets included; {seconds:.0f} s per measurement)")
     out = {}
-    for reset, what in (("game", "the game's own reset, the fresh page's broad phase put back"),
-                        ("reload", "each episode on a freshly loaded page")):
+    modes = (("game", "the game's own reset, the fresh page's broad phase put back", pages),
+             ("reload", "each episode on a freshly loaded page", pages[:1]))
+    for reset, what, counts in modes:
         print(f" reset={reset!r}: {what}")
-        for n in pages:
+        for n in counts:
             rate, length = decisions_per_second(script, seconds, n, reset)
             out[(reset, n)] = rate
             print(f"  {n} page{'s' if n > 1 else ' '} at once: {rate:8,.0f} decisions/s  "
