@@ -385,3 +385,20 @@ def test_qwop_record_original_refuses_a_bad_copy_in_one_line(tmp_path):
     assert done.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
     done = _record(["--bot", "stride"], tmp_path / "out")
     assert done.returncode == 2 and "--game original needs your copy of the game: --qwop PATH" in done.stderr
+
+
+# ---------------------------------------------------------------------- openqwop beside the original
+@browser_test
+def test_fidelity_against_the_original_reports_both_games_side_by_side():
+    from qwopkit.adapter.original.fidelity import compare
+
+    lines: list[str] = []
+    out = compare(REFERENCE, sequences=2, seconds=1.0, bot_limit=3.0, log=lines.append)
+    assert set(out["open_loop"]) == {15, 30}  # 0.5 s and 1 s, in updates
+    assert 0 < out["open_loop"][15] < out["open_loop"][30]  # the games differ, more with time
+    assert 0 < out["one_update"] < out["three_updates"] < out["open_loop"][30]
+    bots = {b.name: b for b in out["bots"]}
+    assert bots["flail"].original == ("fell", pytest.approx(50 / 30))  # the recorded flail falls at 50
+    assert bots["stride"].original == ("timeout", pytest.approx(3.0))
+    assert any("teacher-forced error, 1 update" in line for line in lines)
+    assert any(line.strip().startswith("stride") and "original" in line for line in lines)
