@@ -402,3 +402,43 @@ def test_fidelity_against_the_original_reports_both_games_side_by_side():
     assert bots["stride"].original == ("timeout", pytest.approx(3.0))
     assert any("teacher-forced error, 1 update" in line for line in lines)
     assert any(line.strip().startswith("stride") and "original" in line for line in lines)
+
+
+@browser_test
+def test_qwop_record_a_person_with_real_keys_in_the_originals_window(game, tmp_path, x_display):
+    """The person's path: a visible Chromium on a real X server, keys typed through XTest into
+    the game's window (the game's own key handlers), every update read from the game."""
+    import sys
+    import time
+
+    from qwopkit.dataset import read_episode
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DISPLAY": x_display}
+    log = tmp_path / "record.log"
+    with open(log, "w") as out:
+        recorder = subprocess.Popen([sys.executable, "-m", "qwopkit.recorder.cli", "--game", "original",
+                                     "--qwop", str(REFERENCE), "--player", "tester", "--episodes", "1",
+                                     "--time-limit", "4", "--out", str(tmp_path / "data")],
+                                    stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while "recording tester" not in log.read_text():
+            assert recorder.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        window = subprocess.run(["xdotool", "search", "--name", "QWOP"], env=env, capture_output=True,
+                                text=True, check=True).stdout.split()[0]
+        xdo = ["xdotool", "windowfocus", "--sync", window]
+        subprocess.run(xdo, env=env, check=True)
+        for key in ("q", "o"):  # hold Q for a second, then O for a second
+            subprocess.run(["xdotool", "keydown", key], env=env, check=True)
+            time.sleep(1.0)
+            subprocess.run(["xdotool", "keyup", key], env=env, check=True)
+        assert recorder.wait(60) == 0, log.read_text()
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+            recorder.wait()
+    assert "1 file written" in log.read_text()
+    episode = read_episode(next((tmp_path / "data").glob("tester-*.h5")))
+    assert {1, 4} <= set(episode.keys.tolist())  # the game's flags held Q, then O
+    np.testing.assert_array_equal(_play(game, episode.keys), episode.state)
