@@ -2,6 +2,6 @@
 patched in a temporary folder, served on 127.0.0.1, driven in Chromium (docs/original-adapter.md)."""
 
 from .copy import UnsupportedGameError, locate_game
-from .game import FELL, FINISHED, GAME_NAME, RUNNING, OriginalGame
+from .game import FELL, FINISHED, RUNNING, OriginalGame
 
-__all__ = ["OriginalGame", "locate_game", "UnsupportedGameError", "RUNNING", "FELL", "FINISHED", "GAME_NAME"]
+__all__ = ["OriginalGame", "locate_game", "UnsupportedGameError", "RUNNING", "FELL", "FINISHED"]

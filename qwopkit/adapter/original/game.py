@@ -32,7 +32,6 @@ from .copy import PAGE, locate_game, patch_source, prepare_copy, read_game
 from .shim import ROW_SIZE
 
 RUNNING, FELL, FINISHED = "running", "fell", "finished"
-GAME_NAME = "qwop-original"  # the episode files' game and physics
 # Software WebGL in headless Chromium (the game draws with WebGL; FACTS.md).
 WEBGL_FLAGS = ("--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader")
 _B = {name: i for i, name in enumerate(BODY_NAMES)}
@@ -175,9 +174,6 @@ class OriginalGame:
             raise
 
     # ------------------------------------------------------------------ the page
-    def _js(self, script: str, *args: Any) -> Any:
-        return self.driver.execute_script(script, *args)
-
     def _eval(self, expression: str) -> Any:
         assert self._devtools is not None  # connected by load(), which __init__ calls
         return self._devtools.evaluate(expression)
@@ -326,5 +322,4 @@ class OriginalGame:
             self.close()
 
 
-__all__ = ["OriginalGame", "state_of_row", "status_of_row", "serve", "RUNNING", "FELL", "FINISHED",
-           "GAME_NAME"]
+__all__ = ["OriginalGame", "state_of_row", "status_of_row", "serve", "RUNNING", "FELL", "FINISHED"]
