@@ -442,3 +442,28 @@ def test_qwop_record_a_person_with_real_keys_in_the_originals_window(game, tmp_p
     episode = read_episode(next((tmp_path / "data").glob("tester-*.h5")))
     assert {1, 4} <= set(episode.keys.tolist())  # the game's flags held Q, then O
     np.testing.assert_array_equal(_play(game, episode.keys), episode.state)
+
+
+@browser_test
+def test_a_killed_process_leaves_no_copy_of_the_game_behind(tmp_path):
+    """The patched copy lives in the browser's folder, which its watchdog removes even after a
+    kill -9 of the process that opened it."""
+    import signal
+    import sys
+    import time
+
+    script = ("import sys, time\nfrom qwopkit.adapter.original import OriginalGame\n"
+              f"g = OriginalGame({str(REFERENCE)!r})\nprint(g._folder, flush=True)\ntime.sleep(120)\n")
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        folder = Path(process.stdout.readline().strip())
+        assert (folder / GAME_JS).is_file()
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+    deadline = time.monotonic() + 20
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not folder.exists()

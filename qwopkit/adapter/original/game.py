@@ -18,7 +18,6 @@ import contextlib
 import functools
 import http.server
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -158,16 +157,20 @@ class OriginalGame:
         self.driver: Any = None
         self._devtools: _DevTools | None = None
         self._server: _Server | None = None
-        self._folder = Path(tempfile.mkdtemp(prefix="qwopkit-original-"))
+        self._folder: Path | None = None
         try:
+            from ..browser import open_browser
+
+            self.driver = open_browser(headless=headless, width=800, height=600, extra_args=WEBGL_FLAGS)
+            # The patched copy lives in the browser's own folder, which the browser's watchdog
+            # removes even when this process is killed: the game's files never stay behind.
+            self._folder = Path(self.driver.folder) / "qwop"
+            self._folder.mkdir()
             prepare_copy(self.script, self._folder, patched)
             self._server, _ = serve(self._folder)
             # Headless agents need no drawing: the page then draws 4 frames a second.
             frames = "&frames=250" if mode == "step" and headless else ""
             self.url = f"http://127.0.0.1:{self._server.server_address[1]}/{PAGE}?qwopkit={mode}{frames}"
-            from ..browser import open_browser
-
-            self.driver = open_browser(headless=headless, width=800, height=600, extra_args=WEBGL_FLAGS)
             self.load()
         except BaseException:
             self.close()
@@ -309,7 +312,8 @@ class OriginalGame:
             if server is not None:
                 server.shutdown()
                 server.server_close()
-            shutil.rmtree(self._folder, ignore_errors=True)
+            if self._folder is not None:  # (quit() removed it with the browser's folder)
+                shutil.rmtree(self._folder, ignore_errors=True)
 
     def __enter__(self) -> OriginalGame:
         return self
