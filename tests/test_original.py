@@ -467,3 +467,21 @@ def test_a_killed_process_leaves_no_copy_of_the_game_behind(tmp_path):
     while folder.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not folder.exists()
+
+
+@browser_test
+def test_a_script_that_does_not_run_is_one_line_naming_it(tmp_path):
+    """A copy that passes the checks but breaks in the browser (here a syntax error in its
+    middle): the page's own error, in one line naming the script; nothing left behind."""
+    from qwopkit.adapter.original import OriginalGame
+
+    text = (REFERENCE / GAME_JS).read_text(encoding="utf-8")
+    middle = len(text) // 2
+    script = _copy_game(tmp_path, text[:middle] + "\n)(\n" + text[middle:])
+    before = _temp_entries()
+    with pytest.raises(InputError) as caught:
+        OriginalGame(tmp_path, timeout=5)
+    message = str(caught.value)
+    assert message.startswith(f"{script}: the game did not load in 5 s (") and "SyntaxError" in message
+    assert "\n" not in message
+    assert _temp_entries() == before
