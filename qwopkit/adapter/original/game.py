@@ -100,7 +100,7 @@ class _DevTools:
         self._json = json
         self._stack = contextlib.ExitStack()
         self._socket = self._stack.enter_context(
-            connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10))
+            connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10, compression=None))
         self._id = 0
         self.timeout = timeout  # an answer that never comes (a crashed page) is an error, not a hang
 
