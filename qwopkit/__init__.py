@@ -1,6 +1,7 @@
 """qwopkit: learn to run QWOP from human demonstrations.
 
-Importing the package registers the Gymnasium environment `qwopkit/QWOP-v0` (the bundled game);
+Importing the package registers the Gymnasium environments `qwopkit/QWOP-v0` (the bundled game)
+and `qwopkit/QWOP-original-v0` (the user's copy of the original);
 nothing heavy is imported until the environment is made.
 """
 
@@ -13,3 +14,6 @@ __all__ = ["__version__"]
 if "qwopkit/QWOP-v0" not in registry:
     register(id="qwopkit/QWOP-v0", entry_point="qwopkit.adapter.env:QWOPEnv",
              vector_entry_point="qwopkit.adapter.vector_env:QWOPVectorEnv")
+# The original game, from the user's own copy: gym.make("qwopkit/QWOP-original-v0", qwop=PATH).
+if "qwopkit/QWOP-original-v0" not in registry:
+    register(id="qwopkit/QWOP-original-v0", entry_point="qwopkit.adapter.original.env:OriginalQWOPEnv")

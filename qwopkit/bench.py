@@ -1,4 +1,4 @@
-"""Benchmarks that print figures: `qwop-bench env|fidelity|record|dataset|app|startup`
+"""Benchmarks that print figures: `qwop-bench env|fidelity|record|dataset|app|startup|original`
 (or `python -m qwopkit.bench`).
 
 env: raw engine updates/s, env actions/s (frame_skip 3, random actions, resets included) and
@@ -200,11 +200,13 @@ def bench_fidelity(plot: str | None = None) -> None:
 
 
 WHAT = {"env": "engine updates/s and environment actions/s, against BipedalWalker-v3",
-        "fidelity": "closeness to the original game's recordings (needs the seed's files)",
+        "fidelity": "closeness to the original game's recordings (needs the seed's files), or with "
+                    "--original PATH to the original game itself",
         "record": "the real-time recording loop: update timing and key latency (needs X)",
         "dataset": "the dataset library: indexing 2,000 files and loading 1M transitions",
         "app": "the app's overview on 2,000 episodes, in the script and in a real browser",
-        "startup": "how long each console script takes to answer --help"}
+        "startup": "how long each console script takes to answer --help",
+        "original": "decisions/s of the original game in Chromium (needs --qwop PATH)"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="length of each measurement (default: env 5, record 20)")
     parser.add_argument("--plot", metavar="PNG", default=None,
                         help="fidelity: also draw the one-step errors into this figure")
+    parser.add_argument("--qwop", "--original", dest="qwop", metavar="PATH", default=None,
+                        help="original, and fidelity against the original game itself: your copy of "
+                             "the original QWOP (its folder or .js file)")
     return parser
 
 
@@ -249,14 +254,20 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.what == "original" and not args.qwop:
+        parser.error("original: give your copy of the game with --qwop PATH")
     if args.what == "record" and not os.environ.get("DISPLAY"):
         parser.error("record: needs an X display for the key listener (set DISPLAY; Xvfb works)")
-    return run_console("qwop-bench", lambda: _run(args))
+    return run_console("qwop-bench", lambda: _run(args), flags={"qwop": "--qwop"})
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.what == "env":
         bench_env(args.seconds or 5.0)
+    elif args.what == "fidelity" and args.qwop:
+        from .adapter.original.fidelity import compare
+
+        compare(Path(args.qwop))
     elif args.what == "fidelity":
         bench_fidelity(args.plot)
     elif args.what == "record":
@@ -269,6 +280,10 @@ def _run(args: argparse.Namespace) -> int:
         run_app_bench()
     elif args.what == "startup":
         bench_startup()
+    elif args.what == "original":
+        from .adapter.original.bench import bench_original
+
+        bench_original(Path(args.qwop), args.seconds or 10.0)
     else:
         from .dataset_bench import run_index_bench, run_transitions_bench
 

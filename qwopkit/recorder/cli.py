@@ -2,6 +2,7 @@
 
     qwop-record --player kurodo                  # you play in the Chromium window
     qwop-record --bot stride --episodes 3        # a bot types real keys into the same window
+    qwop-record --game original --qwop ~/qwop --player kurodo   # the original game, your own copy
 
 Keys come from a global keyboard listener (pynput) by default, or from the page's own key
 events with `--keys page`. A run ends by a fall, a finish or the time limit and is written at
@@ -51,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--headless", action="store_true", help="no browser window (pynput still "
                                                                  "needs an X display)")
     parser.add_argument("--port", type=int, default=0, help="port of the game host (0: a free one)")
+    parser.add_argument("--game", choices=("openqwop", "original"), default="openqwop",
+                        help="the bundled game, or the original QWOP from your own copy (needs --qwop; "
+                             "you play in its window)")
+    parser.add_argument("--qwop", metavar="PATH", help="--game original: your copy of the original QWOP "
+                                                       "(its folder or .js file)")
     return parser
 
 
@@ -70,10 +76,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         except ValueError as err:
             parser.error(f"--bot: {err}")
         args.player = args.player or f"bot-{args.bot}"
-        if args.keys == "page":
+        if args.keys == "page" and args.game != "original":
             parser.error("--bot types real keys through pynput: it needs --keys pynput")
     if not args.player:
         parser.error("--player is required (or --bot NAME)")
+    if args.game == "original" and not args.qwop:
+        parser.error("--game original needs your copy of the game: --qwop PATH")
+    if args.qwop and args.game != "original":
+        parser.error("--qwop is only for --game original")
     if args.episodes is not None and args.episodes < 1:
         parser.error(f"--episodes must be at least 1, got {args.episodes}")
     if args.frame_skip < 1:
@@ -92,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _session(args: argparse.Namespace) -> int:
+    if args.game == "original":  # its own loop: the game runs in the page, keys come from the page
+        if not args.headless and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            print(f"{ERROR} no X display (DISPLAY is not set): run under a desktop or Xvfb, or --headless",
+                  file=sys.stderr)
+            return 2
+        from .original import record_original
+
+        return record_original(args, ERROR)
     needs_x = args.keys == "pynput" or not args.headless
     if needs_x and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         print(f"{ERROR} no X display (DISPLAY is not set): run under a desktop or Xvfb", file=sys.stderr)

@@ -12,10 +12,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..adapter.openqwop.host import Tick
 from ..adapter.openqwop.layout import STATE_INDEX
-from ..adapter.openqwop.physics import DISTANCE_NOTE
+from ..adapter.openqwop.physics import DISTANCE_NOTE, TIME_LIMIT, UPDATES_PER_SECOND
 from ..atomic import clean_leftovers
 from ..dataset import EpisodeWriter, next_episode_index
 from ..dataset.schema import now_iso
@@ -77,11 +78,14 @@ class RunRecorder:
     :param first_run: ticks of earlier runs are ignored (a session's host plays run 0 before
         the page is ready, and restarts for the first recorded run).
     :param on_written: called with a line (`run_line`) as each run is written.
+    :param meta: more episode attributes, e.g. the game ({"game": "qwop-original", ...}).
     """
 
     def __init__(self, out: str | Path, player: str, session: str, frame_skip: int = 3,
-                 seed: int = 0, time_limit: int = 3600, drop_aborted: bool = False,
-                 first_run: int = 0, on_written: Callable[[str], None] | None = None) -> None:
+                 seed: int = 0, time_limit: int = int(TIME_LIMIT * UPDATES_PER_SECOND),
+                 drop_aborted: bool = False,
+                 first_run: int = 0, on_written: Callable[[str], None] | None = None,
+                 meta: dict[str, Any] | None = None) -> None:
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.player, self.session = player, session
@@ -90,6 +94,7 @@ class RunRecorder:
         self.drop_aborted = drop_aborted
         self.first_run = first_run
         self.on_written = on_written
+        self.meta = dict(meta or {})
         self.summary = SessionSummary()
         # Runs cut by an earlier crash left hidden temporary files: a recorder starting here
         # removes those whose writer is gone (never one being written by a live recorder).
@@ -138,7 +143,7 @@ class RunRecorder:
         self._writer = EpisodeWriter(self.out, player=self.player, session=self.session,
                                      episode_index=self._index, initial_state=tick.state,
                                      frame_skip=self.frame_skip, seed=self.seed,
-                                     start_time=now_iso())
+                                     start_time=now_iso(), **self.meta)
         self._last_update = 0
 
     def end_run(self, outcome: str) -> Path | None:

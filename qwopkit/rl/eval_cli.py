@@ -2,6 +2,7 @@
 
     qwop-eval MODEL [--episodes N] [--deterministic] [--seed S] [--frame-skip K] [--watch] [--time-limit T]
               [--json F]
+    qwop-eval MODEL --game original --qwop PATH [...]   # in the original game (your own copy)
 
 MODEL is an SB3 zip holding a policy for `qwopkit/QWOP-v0` (qwop-pretrain's, or a learner's), or
 one of the seed system's own agents, a Stable-Baselines 2 zip (its ACER or its DQN: rl/seed_models.py).
@@ -17,7 +18,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -49,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="HUD seconds per run")
     p.add_argument("--watch", action="store_true", help="replay the runs in the game page in Chromium")
     p.add_argument("--json", metavar="FILE", help="also write the summary and the runs as JSON")
+    p.add_argument("--game", choices=("openqwop", "original"), default="openqwop",
+                   help="the bundled game, or the original QWOP in headless Chromium (needs --qwop)")
+    p.add_argument("--qwop", metavar="PATH", help="--game original: your copy of the original QWOP "
+                   "(its folder or .js file; docs/original-adapter.md)")
     return p
 
 
@@ -90,6 +95,14 @@ def run(args: argparse.Namespace) -> int:
     if args.watch and sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise InputError("--watch", "no display (DISPLAY is not set); run under Xvfb or on a desktop")
+    if args.game == "original" and not args.qwop:
+        raise InputError("--qwop", "--game original needs your copy of the game: --qwop PATH")
+    if args.qwop and args.game != "original":
+        raise InputError("--qwop", "only with --game original")
+    if args.game == "original":
+        from qwopkit.adapter.original import locate_game
+
+        locate_game(args.qwop)  # a bad path: one line, before the model loads
     # torch and SB3: only when the command runs (not for --help or a bad flag).
     from qwopkit.dataset.schema import UPDATES_PER_SECOND
 
@@ -103,10 +116,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: --deterministic runs are all the same run (the game has no randomness): "
               f"playing 1, not {episodes}", flush=True)
         episodes = 1
+    game: dict[str, Any] = {}
+    if args.game == "original":
+        game = {"env_id": "qwopkit/QWOP-original-v0", "env_kwargs": {"qwop": args.qwop}}
     report = evaluate(policy, episodes, deterministic=args.deterministic, seed=args.seed,
-                      time_limit=args.time_limit, progress=True, frame_skip=args.frame_skip)
+                      time_limit=args.time_limit, progress=True, frame_skip=args.frame_skip, **game)
     console = output_console()
-    console.print(f"model {args.model}")
+    console.print(f"model {args.model}" + (" in the original game" if args.game == "original" else ""))
     seconds = args.frame_skip / UPDATES_PER_SECOND
     console.print(f"{args.frame_skip} game update(s) per decision ({seconds:.3f} s)")
     print_report(report, console)
@@ -115,7 +131,14 @@ def run(args: argparse.Namespace) -> int:
                "runs": [{"outcome": e.outcome, "distance": e.distance, "hud_time": e.hud_time,
                          "decisions": e.steps} for e in report.episodes]}
         write_text_atomic(args.json, json.dumps(out, indent=1) + "\n")
-    if args.watch:
+    if args.watch and args.game == "original":
+        from qwopkit.adapter.original.watch import replay_runs
+
+        from .evaluate import episode_keys
+
+        replay_runs(args.qwop, [episode_keys(e) for e in report.episodes],
+                    log=lambda line: print(f"{PROG}: {line}", flush=True))
+    elif args.watch:
         from qwopkit.adapter.browser import BrowserError
 
         try:

@@ -105,24 +105,28 @@ def run_episode(policy: BasePolicy, env: gym.Env, deterministic: bool,
 
 
 def evaluate(policy: BasePolicy, episodes: int = 10, *, deterministic: bool = False, seed: int = 0,
-             time_limit: float = TIME_LIMIT, progress: bool = False, frame_skip: int = 3) -> EvalReport:
-    """Run `episodes` runs of the policy in `qwopkit/QWOP-v0` (sampling seeded by `seed`), each
+             time_limit: float = TIME_LIMIT, progress: bool = False, frame_skip: int = 3,
+             env_id: str = ENV_ID, env_kwargs: dict[str, Any] | None = None) -> EvalReport:
+    """Run `episodes` runs of the policy in `env_id` (default `qwopkit/QWOP-v0`; e.g.
+    `qwopkit/QWOP-original-v0` with env_kwargs={"qwop": PATH}), sampling seeded by `seed`, each
     decision held for `frame_skip` game updates (3: 0.1 s, the toolkit's and the seed's ACER's)."""
     if episodes < 1:
         raise ValueError(f"--episodes: must be at least 1, got {episodes}")
-    env = gym.make(ENV_ID, time_limit=time_limit, frame_skip=frame_skip)
-    check_spaces(policy, env)
+    env = gym.make(env_id, time_limit=time_limit, frame_skip=frame_skip, **(env_kwargs or {}))
     was_training = policy.training
-    policy.set_training_mode(False)
-    runs = tqdm(range(episodes), desc="evaluating", unit="run", disable=None if progress else True,
-                leave=False)
-    # SB3 samples actions with torch's global generator: seed a copy of it, so that evaluating in
-    # the middle of training neither depends on nor disturbs the training run's random stream.
-    with th.random.fork_rng():
-        th.manual_seed(seed)
-        results = [run_episode(policy, env, deterministic, seed + i) for i in runs]
-    env.close()
-    policy.set_training_mode(was_training)
+    try:
+        check_spaces(policy, env)
+        policy.set_training_mode(False)
+        runs = tqdm(range(episodes), desc="evaluating", unit="run", disable=None if progress else True,
+                    leave=False)
+        # SB3 samples actions with torch's global generator: seed a copy of it, so that evaluating in
+        # the middle of training neither depends on nor disturbs the training run's random stream.
+        with th.random.fork_rng():
+            th.manual_seed(seed)
+            results = [run_episode(policy, env, deterministic, seed + i) for i in runs]
+    finally:
+        env.close()  # the original game's browser too
+        policy.set_training_mode(was_training)
     return EvalReport(results, deterministic, seed)
 
 
