@@ -450,3 +450,53 @@ def test_an_empty_folder_shows_every_view_without_errors(monkeypatch, tmp_path):
         for view in ("Episode", "Compare", "Curate", "Overview"):
             show(at, view)
             assert not errors(at)
+
+
+def test_qwop_app_starts_without_a_terminal(tmp_path):
+    """Started in the background (no terminal, stdin closed, a user who never ran Streamlit),
+    qwop-app serves the folder without a first-run email prompt or a usage-statistics notice;
+    stopped, it leaves nothing running."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    from qwopkit.app.cli import build_parser, streamlit_argv
+
+    # Wherever it starts (a browser window or not), Streamlit is told not to prompt.
+    for argv in ([], ["--no-browser"]):
+        command = streamlit_argv(build_parser().parse_args(["--data", ".", *argv]))
+        assert command[command.index("--server.showEmailPrompt") + 1] == "false"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = tmp_path / "home"  # no ~/.streamlit/credentials.toml: Streamlit's first run
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(HOME=str(home), PYTHONPATH=str(ROOT))
+    log = tmp_path / "log.txt"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "qwopkit.app.cli", "--data",
+                                 str(ROOT / "examples" / "data"), "--port", str(port)],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                cwd=tmp_path,  # not the checkout's .streamlit/config.toml
+                                start_new_session=True)
+    try:
+        answer = b""
+        while proc.poll() is None and answer != b"ok":
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    answer = r.read().strip()
+            except OSError:
+                time.sleep(0.2)
+        assert answer == b"ok", f"exit code {proc.returncode}: {log.read_text()[-2000:]}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    output = log.read_text()
+    assert "Email" not in output and "usage statistics" not in output.lower(), output
+    assert "Traceback" not in output, output
+    assert not (home / ".streamlit" / "credentials.toml").exists(), output

@@ -4,7 +4,12 @@
     qwop-app --data data/ --address 0.0.0.0 --port 8600   # reachable from the network
 
 It runs `streamlit run` on the app in this process, with the address bound to localhost unless
-`--address` says otherwise, usage statistics off, and no file watcher.
+`--address` says otherwise, usage statistics off, no first-run email prompt, and no file watcher.
+It starts the same way in a terminal, in the background or under a service manager: Streamlit
+asks for an email on its first run unless `server.showEmailPrompt` is off, and without a
+terminal that prompt meets the end of its input and Streamlit exits 255 with no message of its
+own. Whether a browser window opens is Streamlit's own rule (not without a display) unless
+`--no-browser` says never.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ def streamlit_argv(args: argparse.Namespace) -> list[str]:
     """The `streamlit run` command line for these arguments."""
     return ["streamlit", "run", str(SCRIPT),
             "--server.address", args.address, "--server.port", str(args.port),
-            "--server.headless", "true" if args.no_browser else "false",
+            *(["--server.headless", "true"] if args.no_browser else []),
+            "--server.showEmailPrompt", "false",
             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
             "--client.toolbarMode", "viewer",
             "--", "--data", str(args.data)]
