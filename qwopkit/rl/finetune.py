@@ -187,7 +187,8 @@ def run_finetune(config: FinetuneConfig, *, log: Any = print) -> FinetuneResult:
     th.set_num_threads(config.threads)
     env = make_env(config)
     model = ACER("MlpPolicy", env, demos=demos, demo_rate=config.demo_rate, demo_mu=config.demo_mu,
-                 schedule=config.schedule, seed=config.seed, policy_kwargs=policy_kwargs, **config.acer)
+                 schedule=config.schedule, seed=config.seed, policy_kwargs=policy_kwargs,
+                 threads=config.threads, **config.acer)
     if init is not None:
         model.set_parameters(str(init), exact_match=False)
         log(f"initial policy: {init}")
@@ -212,6 +213,7 @@ def resume_finetune(folder: str | Path, *, log: Any = print) -> FinetuneResult:
     th.set_num_threads(config.threads)
     env = make_env(config)
     model = ACER.load(checkpoint.model, env=env, device="cpu")
+    model.threads = config.threads
     restore_checkpoint(model, checkpoint)
     model.set_demos(_load_demos(config))
     progress = RunProgressCallback()
