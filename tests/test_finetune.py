@@ -92,6 +92,9 @@ def test_a_short_run_writes_model_report_and_curves(tmp_path):
     assert list((out / "logs").glob("events.out.tfevents.*")) and (out / "logs" / "progress.csv").exists()
     assert "qwop-finetune: model " in r.stdout and "demonstrations: 2308 decisions in 2 episodes" in r.stdout
     assert "step 0: phase 1/1 demos:6k" in r.stdout
+    # It ends with the next command (its pretraining step prints none of its own).
+    assert [line for line in r.stdout.splitlines() if line.startswith("next:")] == [
+        r.stdout.splitlines()[-1]] == [f"next: qwop-eval {out / 'model.zip'}"]
     assert "phase 1/1 demos:6k" in (out / "logs" / "log.txt").read_text()
     # qwop-eval reads the fine-tuned model.
     e = subprocess.run([sys.executable, "-m", "qwopkit.rl.eval_cli", out / "model.zip", "--episodes", "1",

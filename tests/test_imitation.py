@@ -153,6 +153,24 @@ def test_pretrain_writes_a_model_and_its_report(pretrained, demos_dir: Path) -> 
     assert read_model_info(out)["accuracy"]["valid"] == pytest.approx(acc, abs=1e-6)
 
 
+def test_pretrain_never_replaces_a_model_without_force_and_says_what_comes_next(pretrained, demos_dir,
+                                                                               tmp_path) -> None:
+    out, code, stdout, _ = pretrained
+    assert stdout.splitlines()[-2:] == [f"next: qwop-eval {out}",
+                                        f"next: qwop-finetune --demos '{demos_dir / '*.h5'}' --init {out}"]
+    model = tmp_path / "bc.zip"
+    model.write_bytes(b"an earlier model")
+    (tmp_path / "bc.report.json").write_text("its report")
+    args = ["--demos", str(demos_dir), "--out", str(model), "--epochs", "2", "--quiet"]
+    code, stdout, stderr = _run(pretrain_main, args)
+    assert code == 1 and stderr == (f"qwop-pretrain: error: {model}: a model is there already "
+                                    "(not replaced; --force replaces it)\n")
+    assert model.read_bytes() == b"an earlier model" and "valid" not in stdout  # refused before training
+    code, _, stderr = _run(pretrain_main, [*args, "--force"])
+    assert code == 0, stderr
+    assert load_policy(model) is not None and (tmp_path / "bc.report.json").read_text() != "its report"
+
+
 @pytest.mark.parametrize("case", ["empty-glob", "missing-file", "not-hdf5", "one-episode", "bad-out",
                                   "bad-lr", "no-such-split"])
 def test_pretrain_bad_input_is_one_line(case: str, tmp_path: Path) -> None:

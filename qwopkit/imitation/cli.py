@@ -10,13 +10,15 @@ the report. Every error a user can cause is one line: `qwop-pretrain: error: <fi
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qwopkit.console import HelpFormatter, run_console
-from qwopkit.errors import InputError
+from qwopkit.console import HelpFormatter, print_next, run_console
+from qwopkit.errors import ExistsError, InputError
 
 from .config import BCConfig
 
@@ -27,7 +29,7 @@ PROG = "qwop-pretrain"
 # Library parameters and the flags that set them: the error funnel names the flag.
 FLAGS = {"specs": "--demos", "train_actions": "--demos", "train_obs": "--demos", "valid_obs": "--demos",
          "split": "--split", "valid_fraction": "--valid", "lr": "--lr",
-         "per_decision": "--recovery", "depth": "--recovery-depth"}
+         "per_decision": "--recovery", "depth": "--recovery-depth", "overwrite": "--force"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demos", nargs="+", required=True, metavar="SPEC",
                    help="episode files, folders or globs (kept episodes are used)")
     p.add_argument("--out", default="models/bc.zip", help="model file to write (SB3 zip)")
+    p.add_argument("--force", action="store_true", help="replace the model (and its report) at --out")
     p.add_argument("--split", metavar="NAME", help="a named split of the episodes' splits.json "
                    "(qwop-data split); default: a seeded split by episode made in memory")
     p.add_argument("--valid", type=float, default=0.2, metavar="FRACTION",
@@ -97,6 +100,8 @@ def _check(args: argparse.Namespace) -> None:
             raise InputError(flag, f"bad value {value}")
     if not str(args.out).endswith(".zip"):
         raise InputError("--out", f"the model file must end in .zip, got {args.out!r}")
+    if Path(args.out).exists() and not args.force:
+        raise ExistsError(args.out, "a model is there already")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
     written = write_report(report, report_path(model))
     print_report(report)
     print(f"{PROG}: model {model}, report {written}")
+    print_next(f"qwop-eval {shlex.quote(str(model))}",
+               f"qwop-finetune --demos {' '.join(shlex.quote(str(s)) for s in args.demos)} "
+               f"--init {shlex.quote(str(model))}")
     return 0
 
 

@@ -126,13 +126,16 @@ def _init_policy_kwargs(path: Path) -> dict[str, Any]:
 
 
 def _pretrain(config: FinetuneConfig, out: Path) -> Path:
+    from qwopkit.console import as_a_step
     from qwopkit.imitation.cli import main as pretrain
 
     model = out / "bc.zip"
     argv = ["--demos", *(config.demos or []), "--out", str(model), "--seed", str(config.seed), "--quiet"]
     if config.split:
         argv += ["--split", config.split]
-    if pretrain(argv) != 0:
+    with as_a_step():
+        status = pretrain(argv)
+    if status != 0:
         raise ParameterError("init", "pretraining on the demonstrations failed (see above)")
     return model
 

@@ -17,12 +17,13 @@ nothing already written is touched.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 import warnings
 from collections.abc import Sequence
 
-from qwopkit.console import HelpFormatter, run_console
+from qwopkit.console import HelpFormatter, print_next, run_console
 
 PROG = "qwop-finetune"
 
@@ -166,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = run_finetune(config_from_args(args), log=log)
     print_summary(result)
+    print_next(f"qwop-eval {shlex.quote(str(result.model))}")
     return 0
 
 
