@@ -337,6 +337,17 @@ def test_a_missing_data_folder_is_one_line(monkeypatch, tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "qwop-app: error: --data:" in proc.stderr
     assert "Traceback" not in proc.stderr
+    # Without --data: data/ of the current folder (where qwop-record writes); not there yet, it says
+    # where the runs come from and where the bundled ones are.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    [line] = errors(at)
+    assert line.startswith("--data: there is no data/ folder here yet: qwop-record writes runs into it")
+    assert "qwop-app --data examples/data" in line
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.app.cli"], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.splitlines()[-1] == f"qwop-app: error: {line}"
 
 
 # ----------------------------------------------------------------------------- no torch, no learners

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from qwopkit.console import HelpFormatter
 
-from .folder import default_data
+from .folder import default_data, missing_default_data
 
 PROG = "qwop-app"
 SCRIPT = Path(__file__).with_name("streamlit_app.py")
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                            "on a folder of episodes.",
                                      formatter_class=HelpFormatter)
     parser.add_argument("--data", type=Path, default=None,
-                        help="folder of episode files (default: examples/data/)")
+                        help="folder of episode files (default: data/, where qwop-record writes)")
     parser.add_argument("--address", default="127.0.0.1",
                         help="address to listen on (127.0.0.1: this machine only; 0.0.0.0 shares it)")
     parser.add_argument("--port", type=int, default=8501, help="port to listen on")
@@ -53,6 +53,8 @@ def streamlit_argv(args: argparse.Namespace) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.data is None and not default_data().is_dir():
+        parser.error(f"--data: {missing_default_data()}")
     args.data = args.data or default_data()
     if not args.data.is_dir():
         parser.error(f"--data: {args.data} is not a folder")

@@ -30,6 +30,7 @@ from qwopkit.console import HelpFormatter, output_console, run_console
 from .attributes import ATTRIBUTES
 from .episodes import EpisodeFile, ExtraCheck, open_episode
 from .errors import EpisodeError
+from .paths import DEFAULT_DATA, NO_DEFAULT_DATA
 
 PROG = "qwop-data"
 
@@ -64,6 +65,10 @@ def _out() -> Console:
 def cmd_ls(args: argparse.Namespace, tools: Tools) -> int:
     from .index import build_index, filter_index
 
+    if not args.specs:  # none given: the default folder, which a new user may not have yet
+        if not DEFAULT_DATA.is_dir():
+            raise EpisodeError(DEFAULT_DATA, NO_DEFAULT_DATA + " (qwop-data ls examples/data)")
+        args.specs = [str(DEFAULT_DATA)]
     df = build_index(args.specs, progress=True)
     df = filter_index(df, player=args.player, session=args.session, outcome=args.outcome, kept=args.kept,
                       tag=args.tag, imported=args.imported, min_distance=args.min_distance,
@@ -297,8 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
                        **({"nargs": "+"} | kwargs))
 
     s = command("ls", "list episodes as a table (filterable)")
-    s.add_argument("specs", metavar="SPEC", nargs="*", default=["."],
-                   help="episode files, folders or globs (default: the current folder)")
+    s.add_argument("specs", metavar="SPEC", nargs="*",
+                   help=f"episode files, folders or globs (default: {DEFAULT_DATA}/, where qwop-record "
+                        "writes)")
     s.add_argument("--player", help="only this player's episodes")
     s.add_argument("--session", help="only this session's episodes")
     s.add_argument("--outcome", choices=("finished", "fell", "timeout", "aborted", "unknown"),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..adapter.openqwop.physics import UPDATES_PER_SECOND
 from ..console import HelpFormatter, error_line, run_console
+from ..dataset import DEFAULT_DATA
 
 PROG = "qwop-record"
 ERROR = f"{PROG}: error:"
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "'bot:NAME' is short for --bot NAME")
     parser.add_argument("--bot", metavar="NAME", help="a scripted player (stride, shuffle, flail) "
                                                       "that presses real keys")
-    parser.add_argument("--out", default="data", type=Path, help="folder for episode files")
+    parser.add_argument("--out", default=DEFAULT_DATA, type=Path, help="folder for episode files")
     parser.add_argument("--episodes", type=int, metavar="N", help="stop after N runs are written "
                                                                   "(default: until Esc or Ctrl-C)")
     parser.add_argument("--frame-skip", type=int, default=3, help="game updates per decision")
