@@ -3,8 +3,8 @@
     streamlit run app.py -- --data data/      # or: qwop-app --data data/
 
 Without `--data` the app opens `data/` of the current folder, where qwop-record writes (the
-bundled runs: `--data examples/data`). The view is bound to the address (`?view=Episode&episode=NAME`), so a view can be
-shared as a link on the same machine.
+bundled runs: `--data examples/data`). The view is bound to the address
+(`?view=Episode&episode=NAME`), so a view can be shared as a link on the same machine.
 """
 
 from __future__ import annotations
