@@ -171,6 +171,38 @@ def test_pretrain_never_replaces_a_model_without_force_and_says_what_comes_next(
     assert load_policy(model) is not None and (tmp_path / "bc.report.json").read_text() != "its report"
 
 
+def test_the_preset_is_chosen_from_the_episodes_printed_and_kept_with_the_model(tmp_path: Path) -> None:
+    """A person's runs get the settings that make his clone run (docs/kuro.md), a bot's are cloned
+    as recorded; --preset chooses, and a flag given replaces one setting of it."""
+    people, bots = tmp_path / "people", tmp_path / "bots"
+    write_stride_episodes(people, 2, updates=60, player="ann")  # recorded from a person
+    write_stride_episodes(bots, 2, updates=60)  # bot:stride
+
+    def pretrain(demos: Path, *flags: str) -> tuple[str, dict]:
+        out = tmp_path / f"m{len(list(tmp_path.glob('*.zip')))}.zip"
+        code, stdout, stderr = _run(pretrain_main, ["--demos", str(demos), "--out", str(out), "--epochs", "2",
+                                                    "--quiet", *flags])
+        assert code == 0, stderr
+        [line] = [line for line in stdout.splitlines() if line.startswith("qwop-pretrain: preset ")]
+        report = json.loads(out.with_name(out.stem + ".report.json").read_text())
+        assert read_model_info(out)["preset"] == report["preset"]
+        return line, report
+
+    line, report = pretrain(people)
+    assert line == ("qwop-pretrain: preset human (the episodes: 2 recorded from a person): "
+                    "--drop-settling --recovery 2 --recovery-depth 1")
+    assert report["preset"]["used"] == {"drop_settling": True, "recovery": 2, "recovery_depth": 1}
+    assert report["shaping"]["recovery_decisions"] > 0
+    line, report = pretrain(bots)
+    assert line == ("qwop-pretrain: preset bot (the episodes: 2 recorded from a bot): "
+                    "--no-drop-settling --recovery 0 --recovery-depth 1")
+    assert report["shaping"] == {}
+    line, report = pretrain(bots, "--preset", "human", "--recovery", "0")
+    assert line == ("qwop-pretrain: preset human (--preset): --drop-settling --recovery 0 "
+                    "--recovery-depth 1; given on the command line: recovery")
+    assert report["shaping"]["recovery_decisions"] == 0 and report["shaping"]["settling_dropped"] >= 0
+
+
 @pytest.mark.parametrize("case", ["empty-glob", "missing-file", "not-hdf5", "one-episode", "bad-out",
                                   "bad-lr", "no-such-split"])
 def test_pretrain_bad_input_is_one_line(case: str, tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def _part(result: BCResult, obs: np.ndarray, actions: np.ndarray) -> dict[str, A
 
 
 def build_report(demos: Demos, result: BCResult, config: BCConfig, *, specs: list[str], model: str | Path,
-                 seconds: float) -> dict[str, Any]:
+                 seconds: float, preset: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything about one cloning run, JSON-able."""
     # Training figures on the recorded decisions only (not on recovery decisions added to them).
     n_recorded = len(demos.train_actions) if demos.train_recorded is None else demos.train_recorded
@@ -57,6 +57,7 @@ def build_report(demos: Demos, result: BCResult, config: BCConfig, *, specs: lis
         "model": str(model),
         "demos": specs,
         "split": demos.split,
+        "preset": preset,
         "shaping": demos.shaping,
         "episodes": {"train": demos.train_episodes, "valid": demos.valid_episodes},
         "config": config_dict(config),
@@ -82,6 +83,7 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
         "accuracy": {k: report[k]["accuracy"] for k in ("train", "valid")},
         "best_epoch": report["best_epoch"],
         "config": report["config"],
+        "preset": report.get("preset"),
     }
 
 

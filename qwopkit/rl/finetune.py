@@ -50,6 +50,8 @@ class FinetuneConfig:
     :param demos: episode files, folders or globs injected into the replay (None: no demonstrations).
     :param init: a model zip to start from, "bc" (clone `demos` first, with qwop-pretrain) or
         "scratch" (random weights).
+    :param preset: with init "bc", qwop-pretrain's preset ("human" or "bot"); None: the one the
+        demonstrations call for (qwopkit/imitation/presets.py).
     :param schedule: phases, e.g. "self:2M,demos:1M,self:2M" (rl/schedules.py).
     :param minutes: stop after this much wall-clock time (None: when the schedule ends).
     :param ray: collect on Ray workers ("local": a Ray on this machine; else a cluster's address);
@@ -61,6 +63,7 @@ class FinetuneConfig:
     out: str
     demos: list[str] | None = None
     init: str = "bc"
+    preset: str | None = None
     schedule: str = "demos:1M"
     split: str | None = None
     n_envs: int = 8
@@ -133,6 +136,8 @@ def _pretrain(config: FinetuneConfig, out: Path) -> Path:
     argv = ["--demos", *(config.demos or []), "--out", str(model), "--seed", str(config.seed), "--quiet"]
     if config.split:
         argv += ["--split", config.split]
+    if config.preset:
+        argv += ["--preset", config.preset]
     with as_a_step():
         status = pretrain(argv)
     if status != 0:
@@ -156,7 +161,7 @@ def check_config(config: FinetuneConfig) -> None:
               ("checkpoint_every", config.checkpoint_every >= 1),
               ("minutes", config.minutes is None or config.minutes > 0), ("threads", config.threads >= 1),
               ("workers", config.workers >= 1), ("envs_per_worker", config.envs_per_worker >= 1),
-              ("sync_every", config.sync_every >= 1))
+              ("sync_every", config.sync_every >= 1), ("preset", config.preset in (None, "human", "bot")))
     for name, ok in checks:
         if not ok:
             raise ParameterError(name, f"bad value {getattr(config, name)!r}")

@@ -42,7 +42,7 @@ CONFIG_FLAGS = {
     "checkpoint_every": "--checkpoint-every",
     "minutes": "--minutes", "threads": "--threads", "demos": "--demos", "out": "--out",
     "folder": "--resume", "ray": "--ray", "workers": "--workers", "envs_per_worker": "--envs-per-worker",
-    "sync_every": "--sync-every",
+    "sync_every": "--sync-every", "preset": "--preset",
     **ACER_FLAGS,
 }
 
@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--init", default=None,
                      help="bc (clone --demos first), scratch (random weights) or a model zip; "
                           "default bc with --demos, scratch without")
+    run.add_argument("--preset", choices=("human", "bot"),
+                     help="with --init bc: qwop-pretrain's preset (default: the one the demos call for, "
+                          "as qwop-pretrain chooses it)")
     run.add_argument("--schedule", default=None,
                      help="phases of environment steps: 'demos' injects demonstrations, 'self' does not; "
                           "default demos:1M with --demos, self:1M without")
@@ -122,7 +125,7 @@ def config_from_args(args: argparse.Namespace):
     return FinetuneConfig(
         out=args.out or time.strftime("runs/finetune-%Y%m%d-%H%M%S"),
         demos=demos,
-        init=args.init or ("bc" if demos else "scratch"),
+        init=args.init or ("bc" if demos else "scratch"), preset=args.preset,
         schedule=args.schedule or ("demos:1M" if demos else "self:1M"),
         split=args.split, n_envs=args.n_envs, vec_env=args.vec_env, seed=args.seed,
         time_limit=args.time_limit, demo_rate=args.demo_rate, demo_mu=args.demo_mu,
