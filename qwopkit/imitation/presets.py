@@ -16,9 +16,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from qwopkit.dataset import build_index
-from qwopkit.dataset.attributes import episode_source
-
 
 @dataclass(frozen=True)
 class Preset:
@@ -56,6 +53,10 @@ class Sources:
 
 def episode_sources(specs: str | Path | list[str] | list[Path]) -> Sources:
     """What the kept episodes named by `specs` say about themselves (their attributes only)."""
+    # Here, not at the top: `qwop-pretrain --help` reads the presets without loading the dataset.
+    from qwopkit.dataset import build_index
+    from qwopkit.dataset.attributes import episode_source
+
     df = build_index(specs)
     if "kept" in df.columns:
         df = df[df["kept"] == True]  # noqa: E712  (a column of booleans; unreadable rows are NaN)
