@@ -203,6 +203,27 @@ def test_the_preset_is_chosen_from_the_episodes_printed_and_kept_with_the_model(
     assert report["shaping"]["recovery_decisions"] == 0 and report["shaping"]["settling_dropped"] >= 0
 
 
+def test_a_clone_of_mostly_falls_or_below_a_sane_accuracy_is_a_loud_warning(pretrained, tmp_path) -> None:
+    # The card's own form on the bundled runs: the stride and shuffle runs with the three flail falls.
+    examples = Path(__file__).resolve().parents[1] / "examples" / "data"
+    out = tmp_path / "all.zip"
+    code, stdout, stderr = _run(pretrain_main, ["--demos", str(examples / "*.h5"), "--out", str(out),
+                                                "--epochs", "40", "--quiet"])
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if line.startswith("qwop-pretrain: WARNING: ")]
+    assert len(warnings) == 2, stderr
+    assert "3 of the 6 kept episodes end in a fall" in warnings[0] and "--outcome finished" in warnings[0]
+    report = json.loads(out.with_name("all.report.json").read_text())
+    assert report["valid"]["accuracy"] < 0.5 and warnings[1].startswith(
+        f"qwop-pretrain: WARNING: validation accuracy {report['valid']['accuracy']:.1%}")
+    assert report["warnings"] == [w.removeprefix("qwop-pretrain: WARNING: ") for w in warnings]
+    assert read_model_info(out)["warnings"] == report["warnings"]
+    # A clone of the stride runs (97%) gets none.
+    _, _, _, stderr = pretrained
+    assert "WARNING" not in stderr
+    assert json.loads(pretrained[0].with_name("bc.report.json").read_text())["warnings"] == []
+
+
 @pytest.mark.parametrize("case", ["empty-glob", "missing-file", "not-hdf5", "one-episode", "bad-out",
                                   "bad-lr", "no-such-split"])
 def test_pretrain_bad_input_is_one_line(case: str, tmp_path: Path) -> None:

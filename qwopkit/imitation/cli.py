@@ -21,7 +21,7 @@ from qwopkit.console import HelpFormatter, print_next, run_console
 from qwopkit.errors import ExistsError, InputError
 
 from .config import BCConfig
-from .presets import PRESETS, Preset
+from .presets import PRESETS, Preset, Sources
 
 if TYPE_CHECKING:
     from .bc import Demos
@@ -86,16 +86,16 @@ def _settings(preset: Preset) -> str:
             f"--recovery {preset.recovery} --recovery-depth {preset.recovery_depth}")
 
 
-def apply_preset(args: argparse.Namespace, episodes: list[str]) -> dict[str, Any]:
+def apply_preset(args: argparse.Namespace, sources: Sources) -> dict[str, Any]:
     """Fill the shaping flags not given from `--preset`, or from the preset the episodes call for
     (their own attributes: a person's, imported or recorded, or a bot's); returns the record kept
     in the report and the model."""
-    from .presets import PRESETS, choose_preset, episode_sources, preset_record
+    from .presets import choose_preset, preset_record
 
     if args.preset:
         name, why = args.preset, "--preset"
     else:
-        name, why = choose_preset(episode_sources(episodes))
+        name, why = choose_preset(sources)
     preset = PRESETS[name]
     given = {k: getattr(args, k) for k in ("drop_settling", "recovery", "recovery_depth")}
     for key, value in given.items():
@@ -149,13 +149,15 @@ def run(args: argparse.Namespace) -> int:
     from qwopkit.rl.policies import save_policy
 
     from .bc import load_demos, train_bc
-    from .report import build_report, print_report, report_path, summary, write_report
+    from .presets import episode_sources
+    from .report import build_report, doubts, print_report, report_path, summary, write_report
 
     config = BCConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
                       ent_coef=args.ent_coef, weight_decay=args.weight_decay, seed=args.seed,
                       class_balance=args.class_balance, obs_noise=args.obs_noise)
     demos = load_demos(args.demos, split=args.split, valid_fraction=args.valid, seed=args.seed)
-    preset = apply_preset(args, demos.train_episodes + demos.valid_episodes)
+    sources = episode_sources(demos.train_episodes + demos.valid_episodes)
+    preset = apply_preset(args, sources)
     print(f"{PROG}: {describe_preset(preset)}", flush=True)
     if args.drop_settling or args.recovery:
         demos = shaped(demos, args, seed=args.seed, progress=not args.quiet)
@@ -168,10 +170,13 @@ def run(args: argparse.Namespace) -> int:
                       progress=not args.quiet)
     report = build_report(demos, result, config, specs=[str(s) for s in args.demos], model=args.out,
                           seconds=time.monotonic() - start, preset=preset)
+    report["warnings"] = doubts(report, sources)
     model = save_policy(result.policy, args.out, info=summary(report))
     written = write_report(report, report_path(model))
     print_report(report)
     print(f"{PROG}: model {model}, report {written}")
+    for doubt in report["warnings"]:  # last, where they are seen; and in the report
+        print(f"{PROG}: WARNING: {doubt}", file=sys.stderr, flush=True)
     print_next(f"qwop-eval {shlex.quote(str(model))}",
                f"qwop-finetune --demos {' '.join(shlex.quote(str(s)) for s in args.demos)} "
                f"--init {shlex.quote(str(model))}")
