@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qwopkit.atomic import clean_leftovers
-from qwopkit.console import HelpFormatter, output_console, run_console
+from qwopkit.console import HelpFormatter, output_console, print_next, run_console
 
 from .attributes import ATTRIBUTES
 from .episodes import EpisodeFile, ExtraCheck, open_episode
@@ -260,6 +261,18 @@ def cmd_export_minari(args: argparse.Namespace, tools: Tools) -> int:
     return 0
 
 
+def cmd_fetch_seed(args: argparse.Namespace, tools: Tools) -> int:
+    from .seed import FILES, FOLDER, fetch_seed_demos
+
+    report = fetch_seed_demos(args.out or FOLDER, log=lambda line: print(f"{PROG}: {line}", flush=True))
+    print(f"{PROG}: the seed's {len(FILES)} recordings are in {report.folder}/ ({len(report.downloaded)} "
+          f"downloaded, {len(report.kept)} there already; every checksum right)")
+    out = shlex.quote(str(report.folder))
+    print_next(f"qwop-data import-npz {out}/kuro_try*.npz --player kurodo --out data/kurodo"
+               "    # the top player's 50 runs as episodes")
+    return 0
+
+
 def cmd_import_npz(args: argparse.Namespace, tools: Tools) -> int:
     from .interop import import_npz
 
@@ -386,6 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
     specs(s)
     s.add_argument("--tolerance", type=float, default=0.0, help="exit 1 above this deviation")
     s.set_defaults(func=cmd_replay)
+
+    s = command("fetch-seed", "download the seed's published recordings (a top player's and a "
+                              "beginner's SB2 .npz files), each checked against its checksum")
+    s.add_argument("--out", type=Path, default=None, metavar="FOLDER",
+                   help="where they go (default: data/seed-demos, where the tests and qwop-bench look)")
+    s.set_defaults(func=cmd_fetch_seed)
 
     s = command("export-minari", "export kept episodes as a Minari dataset")
     specs(s)
