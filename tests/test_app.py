@@ -432,6 +432,20 @@ def test_imported_runs_are_drawn_from_their_features():
     assert (rebuilt[:, STATE_INDEX["keys"]] == 7).all() and not rebuilt[:, STATE_INDEX["fallen"]].any()
 
 
+def test_an_imported_runs_replay_lasts_its_hud_time(seed_demos, tmp_path):
+    """The seed's recorder took 3.39 updates per decision, not 3: the replay goes at the pace of
+    the HUD time the import inferred, so that it lasts what the header says."""
+    from qwopkit.app.data import load_run
+
+    subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", "import-npz",
+                    str(seed_demos / "kuro_try1.npz"), "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    run = load_run(DataFolder(tmp_path), "kuro-try1-0000.h5")
+    lasts = (len(run.replay_states) - 1) / run.replay_fps
+    assert run.meta["hud_time"] > 60 and lasts == pytest.approx(run.meta["hud_time"], rel=1e-6)
+    assert run.time[-1] == pytest.approx(run.meta["hud_time"], rel=1e-6)
+
+
 def test_qwop_app_listens_on_this_machine_only_unless_told():
     from qwopkit.app.cli import build_parser, streamlit_argv
 
