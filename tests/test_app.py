@@ -432,6 +432,16 @@ def test_imported_runs_are_drawn_from_their_features():
     assert (rebuilt[:, STATE_INDEX["keys"]] == 7).all() and not rebuilt[:, STATE_INDEX["fallen"]].any()
 
 
+def test_the_table_fits_a_1400_pixel_window_unless_every_column_is_asked_for(app):
+    from qwopkit.app.overview import COLUMNS, DEFAULT_COLUMNS, TABLE_WIDTH
+
+    shown = list(table(app).columns)
+    assert "error" in shown and set(shown) == {*DEFAULT_COLUMNS, "error"}  # the folder has a bad file
+    assert sum(COLUMNS[c]["width"] for c in shown) <= TABLE_WIDTH
+    app.toggle(key="overview:all-columns").set_value(True).run()
+    assert set(table(app).columns) == set(COLUMNS)
+
+
 def test_an_imported_runs_replay_lasts_its_hud_time(seed_demos, tmp_path):
     """The seed's recorder took 3.39 updates per decision, not 3: the replay goes at the pace of
     the HUD time the import inferred, so that it lasts what the header says."""
