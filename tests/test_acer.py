@@ -284,6 +284,20 @@ def test_learn_uses_its_own_torch_threads_and_gives_torchs_back(tmp_path):
     assert th.get_num_threads() == 2
 
 
+def test_learn_without_a_logger_leaves_no_sb3_folder_and_still_prints(tmp_path, monkeypatch, capsys):
+    """SB3's default logger makes an empty tmp/SB3-<date> folder on every learn()."""
+    import tempfile
+
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    ACER("MlpPolicy", cartpole(n_envs=2), n_steps=5, seed=0, policy_kwargs=SMALL).learn(40)
+    ACER("MlpPolicy", cartpole(n_envs=2), n_steps=5, seed=0, policy_kwargs=SMALL, verbose=1).learn(
+        40, log_interval=1)
+    assert not list(tmp_path.glob("SB3-*"))
+    assert "replay/" in capsys.readouterr().out  # verbose=1 still prints SB3's table
+
+
 def test_replay_updates_follow_the_replay_ratio():
     env = cartpole(n_envs=2)
     model = ACER("MlpPolicy", env, n_steps=5, replay_start=20, replay_ratio=3.0, seed=1, policy_kwargs=SMALL)

@@ -44,6 +44,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_pkl, save_to_pkl
 from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
@@ -498,6 +499,16 @@ class ACER(BaseAlgorithm):
                     self.logger.record_mean(f"replay_train/{key}", value)
                 self.logger.record_mean("replay_train/demo_share", float(batch.demo.mean()))
         self.logger.record_mean("replay/updates_per_iteration", replays)
+
+    def _setup_learn(self, total_timesteps: int, callback: MaybeCallback = None,
+                     reset_num_timesteps: bool = True, tb_log_name: str = "run",
+                     progress_bar: bool = False) -> tuple[int, BaseCallback]:
+        # With no logger set and no TensorBoard folder, SB3 makes a logger whose folder is a new,
+        # empty tmp/SB3-<date> on every learn(); one that writes to stdout only needs no folder.
+        if not self._custom_logger and self.tensorboard_log is None:
+            self.set_logger(Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)]
+                                   if self.verbose >= 1 else []))
+        return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
 
     def learn(self: SelfACER, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 100,
               tb_log_name: str = "ACER", reset_num_timesteps: bool = True,

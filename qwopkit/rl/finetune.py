@@ -168,7 +168,7 @@ def check_config(config: FinetuneConfig) -> None:
     ACER.check_arguments(**config.acer)
     if config.ray is not None:
         if importlib.util.find_spec("ray") is None:
-            raise ParameterError("ray", "needs the ray package: pip install 'qwopkit[ray]'")
+            raise ParameterError("ray", "needs the ray package: pip install -e '.[ray]' (from the checkout)")
         from .ray_rollouts import check_address
 
         check_address(config.ray)

@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="run folder (default runs/finetune-<date>-<time>)")
     run.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint "
                                                      "(every other option is read from DIR/run.json)")
-    run.add_argument("--minutes", type=float, default=None, help="stop after this much wall-clock time")
+    run.add_argument("--minutes", type=float, default=None,
+                     help="stop after this much wall-clock time (default: none, when the schedule ends)")
     run.add_argument("--seed", type=int, default=0, help="seed of the environments, sampling and replay")
     run.add_argument("--split", help="use only the train part of this named split of the demos")
     run.add_argument("--n-envs", type=int, default=8, help="environments collected in step")
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="environment steps between checkpoints")
     run.add_argument("--threads", type=int, default=1,
                      help="torch threads (one is fastest for this network on a small machine)")
-    dist = p.add_argument_group("rollouts on Ray (pip install 'qwopkit[ray]'; docs/ray.md)")
+    dist = p.add_argument_group("rollouts on Ray (from the checkout: pip install -e '.[ray]'; docs/ray.md)")
     dist.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                       help="collect on Ray workers: alone, a Ray started on this machine; with an address "
                            "(auto, HOST:PORT, ray://HOST:10001), that cluster's")
