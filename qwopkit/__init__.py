@@ -11,4 +11,5 @@ from .version import __version__
 __all__ = ["__version__"]
 
 if "qwopkit/QWOP-v0" not in registry:
-    register(id="qwopkit/QWOP-v0", entry_point="qwopkit.adapter.env:QWOPEnv")
+    register(id="qwopkit/QWOP-v0", entry_point="qwopkit.adapter.env:QWOPEnv",
+             vector_entry_point="qwopkit.adapter.vector_env:QWOPVectorEnv")

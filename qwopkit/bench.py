@@ -80,52 +80,123 @@ def env_steps_per_second(env_id: str, seconds: float) -> tuple[float, float]:
     return n / elapsed, n / max(episodes, 1)
 
 
-def box2d_step_share(actions: int = 20_000) -> float:
-    """Microseconds per action spent inside Box2D's world.Step (cProfile's own time of that C
-    call) in QWOP-v0 under the same protocol: the floor no Python-side work can remove."""
-    import cProfile
-    import pstats
+def batched_actions_per_second(num_envs: int, seconds: float) -> float:
+    """Actions per second of the batched vector env (all games in one call per step)."""
+    from .adapter.vector_env import QWOPVectorEnv
 
-    env = _make("qwopkit/QWOP-v0")
-    profiler = cProfile.Profile()
-    profiler.runcall(_random_steps, env, actions)
-    env.close()
-    table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # (file, line, name) -> timings
-    own_time = sum(entry[2] for (_, _, name), entry in table.items() if name.endswith("b2World_Step>"))
-    return own_time / actions * 1e6
+    envs = QWOPVectorEnv(num_envs)
+    envs.reset(seed=0)
+    rng = np.random.default_rng(0)
+    actions = rng.integers(0, 11, size=(4096, num_envs))
+    n = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for row in actions[:64]:
+            envs.step(row)
+        n += 64 * num_envs
+        actions = np.roll(actions, 64, axis=0)
+    return n / (time.perf_counter() - start)
+
+
+def update_cost(updates: int = 200_000) -> dict[str, float]:
+    """Microseconds per game update inside the physics core, and the share of its parts: the
+    contacts (narrow phase), the solver (islands: joints and contacts) and the broad phase."""
+    from .adapter.openqwop import _physics
+    from .adapter.openqwop.bots import get_bot
+    from .adapter.openqwop.engine import WORLD_SIZE
+
+    program = get_bot("stride").keys()
+    keys = bytes(next(program) for _ in range(4500))  # the stride bot runs all of it
+    world = bytearray(WORLD_SIZE)
+    total = {"total": 0.0, "contacts": 0.0, "solver": 0.0, "broadphase": 0.0}
+    done = 0
+    while done < updates:
+        _physics.reset(world, 0)
+        for part, t in _physics.profile(world, 0, keys).items():
+            total[part] += t
+        done += len(keys)
+    return {part: t / done * 1e6 for part, t in total.items()}
 
 
 def bench_env(seconds: float) -> dict[str, float]:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{_pin_to_one_core()}; {seconds:.0f} s per measurement")
     updates = engine_updates_per_second(seconds)
-    print(f"openqwop engine        {updates:12,.0f} updates/s")
+    print(f"openqwop engine        {updates:12,.0f} updates/s  (Engine.update, one call per update)")
     qwop, qwop_len = env_steps_per_second("qwopkit/QWOP-v0", seconds)
     print(f"qwopkit/QWOP-v0        {qwop:12,.0f} actions/s  (frame_skip 3, random actions, "
           f"mean episode {qwop_len:.0f} actions)")
+    batched = batched_actions_per_second(64, seconds)
+    print(f"QWOP-v0 batched x64    {batched:12,.0f} actions/s  (gym.make_vec vector_entry_point, one core)")
     walker, walker_len = env_steps_per_second("BipedalWalker-v3", seconds)
     print(f"BipedalWalker-v3       {walker:12,.0f} steps/s    (random actions, mean episode "
           f"{walker_len:.0f} steps)")
-    ratio = qwop / walker
-    print(f"ratio QWOP-v0 / BipedalWalker-v3: {ratio:.2f}x   (goals: >= 20,000 actions/s, >= 2.5x)")
-    floor = box2d_step_share()
-    print(f"of the {1e6 / qwop:.1f} us per action, Box2D's world.Step alone takes {floor:.1f} us "
-          f"({floor * qwop / 1e4:.0f}%)")
-    bench_fidelity()
-    return {"engine_updates": updates, "env_actions": qwop, "walker_steps": walker, "ratio": ratio}
+    ratio, batched_ratio = qwop / walker, batched / walker
+    print(f"ratio QWOP-v0 / BipedalWalker-v3: {ratio:.2f}x single, {batched_ratio:.2f}x batched "
+          f"(goals: >= 5x single, >= 10x batched per core)")
+    cost = update_cost()
+    parts = ", ".join(f"{part} {cost[part]:.2f} us ({cost[part] / cost['total']:.0%})"
+                      for part in ("contacts", "solver", "broadphase"))
+    per_action = 1e6 / qwop
+    print(f"one game update costs {cost['total']:.2f} us in the core: {parts}; "
+          f"an action (3 updates) costs {per_action:.1f} us in QWOP-v0, "
+          f"{per_action - 3 * cost['total']:.1f} us of it outside the core (Python, features, reward)")
+    return {"engine_updates": updates, "env_actions": qwop, "batched_actions": batched,
+            "walker_steps": walker, "ratio": ratio, "batched_ratio": batched_ratio,
+            "update_us": cost["total"]}
+
+
+# Open-loop error of the 24 body positions at 0.5 / 1 / 2 HUD s over 20 key sequences, measured
+# on 2026-12-06 against the original game for openqwop-1 (the Box2D 2.3 re-creation this core
+# replaced): kept as the "before" row.
+OPENQWOP_1_OPEN_LOOP = {0.5: 0.083, 1.0: 0.239, 2.0: 0.644}
+ORIGINAL_BOTS = {"stride": ("finished", 155.00), "shuffle": ("finished", 147.73), "flail": ("fell", 50 / 30)}
+
+
+def bench_reference() -> None:
+    """openqwop against the original game's own update-by-update trajectories, and the bots'
+    races against the original's (the figures issue 16 asks for)."""
+    from .adapter.openqwop.bots import get_bot, play
+    from .adapter.openqwop.reference import CHECKED_UPDATES, compare, default_reference
+
+    path = default_reference()
+    if not path.exists():
+        print(f"reference: skipped (the original game's trajectories are not at {path}; "
+              "set QWOPKIT_ORIGINAL_TRAJECTORIES)")
+    else:
+        reports = compare(path)
+        print(f"against the original game's trajectories ({path.name}, {len(reports)} sequences, "
+              f"{sum(r.updates for r in reports):,} updates):")
+        print(f"  {'sequence':12s} {'updates':>7s} {'max error':>10s}  first update past 1e-6 / 1e-3 / 1e-1"
+              "   fall (original, ours)")
+        for r in reports:
+            past = " / ".join("-" if v is None else str(v) for v in r.first_past.values())
+            print(f"  {r.name:12s} {r.updates:7d} {r.max_error:10.3g}  {past:38s} {r.fell}")
+        exact = sum(r.max_error_checked <= 1e-6 for r in reports)
+        same = sum(r.same_ending for r in reports)
+        print(f"  within 1e-6 for the first {CHECKED_UPDATES} updates: {exact}/{len(reports)} sequences; "
+              f"same fall/finish update: {same}/{len(reports)}; largest error anywhere: "
+              f"{max(r.max_error for r in reports):.3g}")
+        before = ", ".join(f"{v:.3f} at {t:g} s" for t, v in OPENQWOP_1_OPEN_LOOP.items())
+        print(f"  open-loop position error before this core (openqwop-1): {before}")
+    for name, (outcome, hud) in ORIGINAL_BOTS.items():
+        result = play(get_bot(name), max_updates=5400)
+        print(f"  bot {name:8s} openqwop: {result.status} at {result.hud_time:7.2f} s HUD; "
+              f"original: {outcome} at {hud:7.2f} s")
 
 
 def bench_fidelity(plot: str | None = None) -> None:
-    """The engine against the original game's recordings (when the seed's files are at hand):
-    the spawn, replays from it, and the teacher-forced one-step error over whole runs."""
+    """The engine against the original game: its own trajectories (exact), then the seed's
+    recordings of a person (the spawn, replays from it, the teacher-forced one-step error)."""
     from .adapter.openqwop.fidelity import default_seed_demos, report
 
+    bench_reference()
     folder = default_seed_demos()
     if not (folder / "kuro_try1.npz").exists():
         print(f"fidelity: skipped (the seed's recordings are not at {folder}: `qwop-data fetch-seed` "
               "gets them, or set QWOPKIT_SEED_DEMOS to their folder)")
         return
-    print(f"fidelity to the original game ({folder}):")
+    print(f"fidelity to the original game's recordings of a person ({folder}):")
     report(folder, plot=plot)
 
 

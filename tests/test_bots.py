@@ -13,10 +13,10 @@ from qwopkit.adapter.openqwop.physics import O, P
 
 
 def test_stride_finishes_100_m_without_falling():
-    result = play(get_bot("stride"), max_updates=3600)
+    result = play(get_bot("stride"), max_updates=5400)
     assert result.status == "finished"
     assert result.distance > 98.0  # the torso is just short of the line when a foot lands past it
-    assert result.hud_time < 120.0
+    assert result.hud_time < 160.0  # 155.00 s, as in the original (tests/test_physics_exact.py)
 
 
 def test_flail_falls_quickly():

@@ -39,14 +39,14 @@ def test_same_keys_give_bit_identical_states():
     assert np.array_equal(first, np.array(again))
 
 
-def test_fast_body_reads_equal_the_getters():
+def test_joint_block_is_the_bodies_difference():
     engine = Engine()
-    assert engine._view is not None, "the fast read path should verify on this Box2D build"
     for k in np.random.default_rng(3).integers(0, 16, size=120):
         engine.update(int(k))
-    fast = engine.state()
-    engine._view = None  # the getter path
-    assert np.array_equal(fast, engine.state())
+    state = engine.state()
+    for j in ph.JOINTS:
+        a, b = STATE_INDEX[f"{j.body_a}.angle"], STATE_INDEX[f"{j.body_b}.angle"]
+        assert state[STATE_INDEX[f"{j.name}.angle"]] == state[b] - state[a] - j.reference
 
 
 def test_no_keys_does_not_advance():
@@ -75,7 +75,9 @@ def test_known_bad_pattern_falls_and_goes_limp():
     assert status == FELL
     state = engine.state()
     assert state[STATE_INDEX["fallen"]] == 1.0
-    assert not engine.joints["leftHip"].motorEnabled and not engine.joints["leftHip"].limitEnabled
+    # As in the original: hip motors off (their limits stay), knees and shoulders limp.
+    assert not engine.joints["leftHip"].motorEnabled and engine.joints["leftHip"].limitEnabled
+    assert not engine.joints["leftKnee"].motorEnabled and not engine.joints["leftKnee"].limitEnabled
     # After a fall keys no longer drive the runner and the status stays.
     assert engine.update(Q) == FELL
 

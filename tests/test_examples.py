@@ -13,12 +13,14 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
 def test_examples_are_small_valid_and_of_different_skill():
     files = sorted(EXAMPLES.glob("*.h5"))
     assert len(files) >= 3
-    assert sum(f.stat().st_size for f in files) < 5 * 1024 * 1024
+    # Whole runs on the original's physics are long (a stride run lasts 155-180 HUD s, 5,000
+    # updates of raw state): two of them and four short runs stay under 10 MB.
+    assert sum(f.stat().st_size for f in files) < 10 * 1024 * 1024
     for f in files:
         validate_file(f, deep=True, checks=[features_problem])
     index = build_index(EXAMPLES)
-    outcomes = dict(zip(index["player"], index["outcome"]))
-    assert outcomes["bot-stride"] == "finished" and outcomes["bot-flail"] == "fell"
+    outcomes = set(zip(index["player"], index["outcome"]))
+    assert ("bot-stride", "finished") in outcomes and ("bot-flail", "fell") in outcomes
     assert set(index["player"]) >= {"bot-stride", "bot-shuffle", "bot-flail"}
 
 

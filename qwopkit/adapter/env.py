@@ -17,7 +17,7 @@ from gymnasium import spaces
 from .features import ACTION_KEYS, ACTION_NAMES, SEED_OBS_FIELDS, SEED_OBS_SIZE, seed_observation
 from .openqwop import FELL, FINISHED, Engine
 from .openqwop.layout import STATE_INDEX, STATE_SIZE
-from .openqwop.physics import TIME_STEP, UNITS_PER_METRE, UPDATES_PER_SECOND
+from .openqwop.physics import TIME_LIMIT, TIME_STEP, UNITS_PER_METRE, UPDATES_PER_SECOND
 
 _TORSO_X = STATE_INDEX["torso.x"]
 _TORSO_Y = STATE_INDEX["torso.y"]
@@ -74,7 +74,7 @@ class QWOPEnv(gym.Env):
         frame_skip: int = 3,
         observation: str = "seed",
         reward_fn: Callable[[np.ndarray, np.ndarray], float] | None = None,
-        time_limit: float = 120.0,
+        time_limit: float = TIME_LIMIT,
         render_mode: str | None = None,
     ) -> None:
         if frame_skip < 1:

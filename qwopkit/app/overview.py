@@ -24,7 +24,7 @@ from .folder import DataFolder
 ANY = "(any)"
 SEARCHED = ("file", "player", "session", "outcome", "exclude_reason", "note", "mu_method", SOURCE)
 DISTANCE_MAX = 100.0  # m: the track's length
-HUD_TIME_MAX = 120.0  # s: the recorder's default time limit
+HUD_TIME_MAX = 180.0  # s: the recorder's default time limit (physics.TIME_LIMIT; the app loads no engine)
 
 # Widths in pixels: the default columns (and the error column when a file cannot be read) fit a
 # 1400-pixel window beside the sidebar (Streamlit's 336 and the page's margins leave about 900);

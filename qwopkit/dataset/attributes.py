@@ -25,9 +25,13 @@ from .schema import (
     FORMAT,
     FORMAT_VERSION,
     GAME_OPENQWOP,
+    GAME_ORIGINAL,
     NO_SEED,
     OBSERVATION_FIELDS,
     OUTCOMES,
+    PHYSICS_OPENQWOP,
+    PHYSICS_OPENQWOP_1,
+    PHYSICS_ORIGINAL,
     UNKNOWN_OUTCOME,
     UPDATES_PER_SECOND,
     now_iso,
@@ -83,6 +87,14 @@ class Attr:
     rule: Rule = _any
     column: str | None = None
     mark: bool = False
+    # For files written before the attribute existed: its value from the other raw attributes.
+    legacy: Callable[[Mapping[str, Any]], Any] | None = None
+
+
+def _legacy_physics(attrs: Mapping[str, Any]) -> str:
+    game = attrs.get("game")
+    game = game.decode("utf-8", "replace") if isinstance(game, bytes) else game
+    return PHYSICS_ORIGINAL if game == GAME_ORIGINAL else PHYSICS_OPENQWOP_1
 
 
 # In index-column order first (the index lists these columns in this order, `steps` after
@@ -105,6 +117,7 @@ ATTRIBUTES: tuple[Attr, ...] = (
     Attr("mu_method", "str", lambda: "smoothed", column="mu_method"),
     Attr("imported", "bool", lambda: False, column="imported"),
     Attr("game", "str", lambda: GAME_OPENQWOP, column="game"),
+    Attr("physics", "str", lambda: PHYSICS_OPENQWOP, column="physics", legacy=_legacy_physics),
     Attr("frame_skip", "int", lambda: DEFAULT_FRAME_SKIP, _at_least(1), column="frame_skip"),
     Attr("game_version", "str", lambda: qwopkit_version),
     Attr("seed", "int", lambda: NO_SEED, _at_least(NO_SEED)),
@@ -284,6 +297,10 @@ def decode_attrs(attrs: Mapping[str, Any], names: tuple[str, ...] | None = None)
     meta: dict[str, Any] = {}
     for name in tuple(BY_NAME) if names is None else names:
         if name not in attrs:
-            raise ValueError(f"missing attribute {name!r}")
+            legacy = BY_NAME[name].legacy
+            if legacy is None:
+                raise ValueError(f"missing attribute {name!r}")
+            meta[name] = legacy(attrs)
+            continue
         meta[name] = decode_attr(name, attrs[name])
     return meta

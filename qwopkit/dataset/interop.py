@@ -32,7 +32,7 @@ from .errors import EpisodeError, EpisodeWarning
 from .mu import DEFAULT_EPS, smoothed_mu
 from .paths import PathSpec
 from .progress import track
-from .schema import DEFAULT_FRAME_SKIP, GAME_ORIGINAL, N_ACTIONS, OBS_SIZE, UNKNOWN_OUTCOME
+from .schema import DEFAULT_FRAME_SKIP, GAME_ORIGINAL, N_ACTIONS, OBS_SIZE, PHYSICS_ORIGINAL, UNKNOWN_OUTCOME
 from .transitions import select_paths
 from .writer import write_episode
 
@@ -251,7 +251,7 @@ def import_npz(npz_path: str | Path, out_folder: str | Path, *, player: str | No
         (truncations if truncated else terminations)[-1] = True
         meta = default_meta(
             player, session, i,
-            game=GAME_ORIGINAL, game_version="", start_time="",
+            game=GAME_ORIGINAL, physics=PHYSICS_ORIGINAL, game_version="", start_time="",
             state_fields=[], outcome=outcome,
             distance=float(distance[-1]), hud_time=float(hud_time[-1]), frame_skip=frame_skip,
             mu_method="smoothed", mu_params={"eps": mu_eps},

@@ -30,6 +30,12 @@ MAX_KEY_MASK = 15  # keys are 4-bit masks: Q=1 W=2 O=4 P=8
 
 GAME_OPENQWOP = "openqwop"
 GAME_ORIGINAL = "qwop-original"
+# The physics a run was made with (attribute `physics`): a recording is checked by replaying it
+# only against its own physics. openqwop-1: the Box2D 2.3 re-creation (until 2026-12), which no
+# longer ships; openqwop-2: the exact core (the original's physics, update for update).
+PHYSICS_OPENQWOP_1 = "openqwop-1"
+PHYSICS_OPENQWOP = "openqwop-2"
+PHYSICS_ORIGINAL = "qwop-original"
 
 OUTCOMES = ("finished", "fell", "timeout", "aborted")
 TERMINAL_OUTCOMES = ("finished", "fell")

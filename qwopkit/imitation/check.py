@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 from rich.table import Table
 
+from qwopkit.adapter.openqwop.physics import TIME_LIMIT
 from qwopkit.console import HelpFormatter, output_console, run_console
 from qwopkit.dataset import build_index
 
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--demos", nargs="+", required=True, metavar="SPEC",
                    help="episode files, folders or globs to clone (kept episodes)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0], help="one clone per seed")
-    p.add_argument("--time-limit", type=float, default=120.0, metavar="SECONDS",
+    p.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
                    help="HUD seconds of each clone's run")
     p.add_argument("--sampled", type=int, default=0, help="also this many sampled runs per clone")
     p.add_argument("--goal", type=float, default=None, metavar="METRES",

@@ -21,6 +21,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from qwopkit.adapter.openqwop.physics import TIME_LIMIT
+
 from ..adapter.openqwop.physics import UPDATES_PER_SECOND
 from ..console import HelpFormatter, error_line, print_next, run_console
 from ..dataset import DEFAULT_DATA
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                   "(default: until Esc or Ctrl-C)")
     parser.add_argument("--frame-skip", type=int, default=3, help="game updates per decision")
     parser.add_argument("--seed", type=int, default=0, help="game seed, stored in every episode")
-    parser.add_argument("--time-limit", type=float, default=120.0, metavar="SECONDS",
+    parser.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
                         help="HUD seconds before a run ends as a timeout")
     parser.add_argument("--keys", choices=("pynput", "page"), default="pynput",
                         help="where keys come from: a global keyboard listener, or the page's key events")

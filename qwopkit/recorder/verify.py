@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from qwopkit.adapter.features import seed_observation
+from qwopkit.adapter.openqwop.engine import PHYSICS
 from qwopkit.adapter.openqwop.layout import STATE_FIELDS
 from qwopkit.adapter.resim import replay_deviation
 from qwopkit.dataset import EpisodeFile, decision_bounds, open_episode
@@ -49,6 +50,9 @@ def _not_replayable(ep: EpisodeFile) -> str | None:
         return "no raw state (an imported episode)"
     if ep.meta["game"] != GAME_OPENQWOP:
         return f"game {ep.meta['game']!r} is not the bundled one"
+    if ep.meta["physics"] != PHYSICS:
+        return (f"recorded with physics {ep.meta['physics']!r}; this qwopkit replays {PHYSICS!r} only "
+                "(a recording is checked only against the physics it was made with)")
     if ep.meta["state_fields"] != list(STATE_FIELDS):
         return "state fields differ from this engine's"
     return None

@@ -33,6 +33,8 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
+from qwopkit.adapter.openqwop.physics import TIME_LIMIT
+
 
 @dataclass
 class EpisodeRecord:
@@ -185,8 +187,8 @@ class QWOPEvalCallback(_EveryNSteps):
     :param progress: a RunProgressCallback whose wall clock stamps the evaluations.
     """
 
-    def __init__(self, eval_freq: int = 50_000, episodes: int = 5, time_limit: float = 120.0, seed: int = 0,
-                 progress: RunProgressCallback | None = None, verbose: int = 0) -> None:
+    def __init__(self, eval_freq: int = 50_000, episodes: int = 5, time_limit: float = TIME_LIMIT,
+                 seed: int = 0, progress: RunProgressCallback | None = None, verbose: int = 0) -> None:
         super().__init__(eval_freq, verbose)
         if episodes < 1:
             raise ValueError(f"episodes must be at least 1, got {episodes}")

@@ -11,8 +11,9 @@ what the callbacks keep: training episodes, evaluations). Every file goes throug
 writer (qwopkit/atomic.py), and `latest.json` is replaced last: a run killed at any moment
 leaves `latest.json` naming a complete checkpoint. The two newest are kept.
 
-What cannot be saved is the environments' state (Box2D worlds cannot be restored bit for bit):
-a resumed run starts new episodes, and the episodes that were running when it was killed are lost.
+What is not saved is the environments' state: a resumed run starts new episodes, and the
+episodes that were running when it was killed are lost. (The engine could snapshot its worlds
+bit for bit, Engine.snapshot(), but SB3's vectorised environments keep theirs out of reach.)
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from qwopkit.adapter.openqwop.physics import DISTANCE_NOTE
+from qwopkit.adapter.openqwop.physics import DISTANCE_NOTE, TIME_LIMIT
 from qwopkit.atomic import write_text_atomic
 from qwopkit.console import HelpFormatter, output_console, print_next, run_console
 from qwopkit.errors import InputError
@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="take pi's most likely action (the game has no randomness: every run is the "
                         "same, so one run says it all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampled actions")
-    p.add_argument("--time-limit", type=float, default=120.0, metavar="SECONDS", help="HUD seconds per run")
+    p.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
+                   help="HUD seconds per run")
     p.add_argument("--watch", action="store_true", help="replay the runs in the game page in Chromium")
     p.add_argument("--json", metavar="FILE", help="also write the summary and the runs as JSON")
     return p

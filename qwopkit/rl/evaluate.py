@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 import qwopkit  # noqa: F401  (registers qwopkit/QWOP-v0)
 from qwopkit.adapter.features import ACTION_KEYS
+from qwopkit.adapter.openqwop.physics import TIME_LIMIT
 
 if TYPE_CHECKING:
     from qwopkit.adapter.env import QWOPEnv
@@ -104,7 +105,7 @@ def run_episode(policy: BasePolicy, env: gym.Env, deterministic: bool,
 
 
 def evaluate(policy: BasePolicy, episodes: int = 10, *, deterministic: bool = False, seed: int = 0,
-             time_limit: float = 120.0, progress: bool = False) -> EvalReport:
+             time_limit: float = TIME_LIMIT, progress: bool = False) -> EvalReport:
     """Run `episodes` runs of the policy in `qwopkit/QWOP-v0` (sampling seeded by `seed`)."""
     if episodes < 1:
         raise ValueError(f"--episodes: must be at least 1, got {episodes}")

@@ -27,6 +27,7 @@ from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from qwopkit.adapter.features import ACTION_NAMES, SEED_OBS_FIELDS, SEED_OBS_SIZE
+from qwopkit.adapter.openqwop.physics import TIME_LIMIT
 from qwopkit.atomic import atomic_write, write_json_atomic
 from qwopkit.errors import InputError, ParameterError
 
@@ -69,7 +70,7 @@ class FinetuneConfig:
     n_envs: int = 8
     vec_env: str = "dummy"
     seed: int = 0
-    time_limit: float = 120.0
+    time_limit: float = TIME_LIMIT
     demo_rate: float = 1.0
     demo_mu: str = "dataset"
     eval_every: int = 50_000

@@ -23,6 +23,7 @@ import time
 import warnings
 from collections.abc import Sequence
 
+from qwopkit.adapter.openqwop.physics import TIME_LIMIT
 from qwopkit.console import HelpFormatter, print_next, run_console
 
 PROG = "qwop-finetune"
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--n-envs", type=int, default=8, help="environments collected in step")
     run.add_argument("--vec-env", choices=("dummy", "subproc"), default="dummy",
                      help="environments in this process (dummy) or one process each (subproc)")
-    run.add_argument("--time-limit", type=float, default=120.0, help="HUD seconds per episode")
+    run.add_argument("--time-limit", type=float, default=TIME_LIMIT, help="HUD seconds per episode")
     run.add_argument("--demo-rate", type=float, default=1.0,
                      help="demonstration segments injected per on-policy segment in a demos phase")
     run.add_argument("--demo-mu", choices=("dataset", "policy"), default="dataset",

@@ -2,7 +2,10 @@
 
 Every number here is one of the published facts of the HTML5 QWOP (docs/original-game.md
 writes them out). Units are Box2D units (1 unit = 20 px, 10 units = 1 displayed metre); +y points down.
-The engine (`engine.py`) turns these tables into a Box2D world; nothing else lives here.
+The physics core (csrc/physics.c) builds the world from the same facts at full precision (and
+from what they leave out: both anchors of every joint, the order of creation); the tables here
+name the parts for the state layout, the features, the page and the tests, which check that the
+two agree (tests/test_engine.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ TIME_STEP = 0.04
 VELOCITY_ITERATIONS = 5
 POSITION_ITERATIONS = 5
 UPDATES_PER_SECOND = 30  # the original's fixed real-time loop; HUD time = updates / 30
+# Default time limit of a run (HUD seconds) for the env, recorder, evaluation and learners. The
+# original has none; the seed stopped runs at 120 s, but on the original's physics the bundled
+# open-loop bots need 148-155 s for 100 m, so the toolkit's runs may last 3 minutes.
+TIME_LIMIT = 180.0
 UNITS_PER_METRE = 10.0
 FINISH_X = 1000.0  # a foot touching the ground past this ends the run as a finish (100 m)
 SAND_PIT_X = 989.0  # past this the original shows the jump into the sand pit (cosmetic only)
@@ -75,17 +82,26 @@ CREATION_ORDER: tuple[str, ...] = (
 )
 
 JOINTS: tuple[JointSpec, ...] = (
-    JointSpec("neck", "head", "torso", (3.5885, -4.5262), -0.5, 0.0, False, 0.0, -1.3089964),
-    JointSpec("rightShoulder", "rightArm", "torso", (2.2285, -4.0865), -0.5, 1.5, True, 1000.0, -0.7853907),
-    JointSpec("leftShoulder", "leftArm", "torso", (3.6242, -3.5335), -2.0, 0.0, True, 1000.0, -2.0943831),
-    JointSpec("leftHip", "leftThigh", "torso", (2.0030, 0.2374), -1.5, 0.5, True, 6000.0, 0.7258478),
-    JointSpec("rightHip", "rightThigh", "torso", (1.2476, -0.0110), -1.3, 0.7, True, 6000.0, -2.7193594),
-    JointSpec("leftElbow", "leftForearm", "leftArm", (5.5254, -1.6386), -0.1, 0.5, False, 0.0, 2.0943831),
-    JointSpec("rightElbow", "rightForearm", "rightArm", (-0.0061, -2.8005), -0.1, 0.5, False, 0.0, 1.2968199),
-    JointSpec("leftKnee", "leftCalf", "leftThigh", (3.3843, 3.5169), -1.6, 0.0, True, 3000.0, -0.3953114),
-    JointSpec("rightKnee", "rightCalf", "rightThigh", (1.4982, 4.1756), -1.3, 0.3, True, 3000.0, 2.2893406),
-    JointSpec("leftAnkle", "leftFoot", "leftCalf", (3.3123, 7.9477), -0.5, 0.5, False, 0.0, -1.7244328),
-    JointSpec("rightAnkle", "rightFoot", "rightCalf", (-1.6563, 6.9615), -0.5, 0.5, False, 0.0, -1.5708046),
+    JointSpec("neck", "head", "torso", (3.5885, -4.5262), -0.5, 0.0, False, 0.0, -1.308996406363529),
+    JointSpec("rightShoulder", "rightArm", "torso", (2.2285, -4.0865), -0.5, 1.5, True, 1000.0,
+              -0.7853907065463961),
+    JointSpec("leftShoulder", "leftArm", "torso", (3.6242, -3.5335), -2.0, 0.0, True, 1000.0,
+              -2.09438311816829),
+    JointSpec("leftHip", "leftThigh", "torso", (2.0030, 0.2374), -1.5, 0.5, True, 6000.0, 0.7258477508944043),
+    JointSpec("rightHip", "rightThigh", "torso", (1.2476, -0.0110), -1.3, 0.7, True, 6000.0,
+              -2.719359381718199),
+    JointSpec("leftElbow", "leftForearm", "leftArm", (5.5254, -1.6386), -0.1, 0.5, False, 0.0,
+              2.09438311816829),
+    JointSpec("rightElbow", "rightForearm", "rightArm", (-0.0061, -2.8005), -0.1, 0.5, False, 0.0,
+              1.2968199012274688),
+    JointSpec("leftKnee", "leftCalf", "leftThigh", (3.3843, 3.5169), -1.6, 0.0, True, 3000.0,
+              -0.3953113764119829),
+    JointSpec("rightKnee", "rightCalf", "rightThigh", (1.4982, 4.1756), -1.3, 0.3, True, 3000.0,
+              2.2893406247158676),
+    JointSpec("leftAnkle", "leftFoot", "leftCalf", (3.3123, 7.9477), -0.5, 0.5, False, 0.0,
+              -1.7244327585010226),
+    JointSpec("rightAnkle", "rightFoot", "rightCalf", (-1.6563, 6.9615), -0.5, 0.5, False, 0.0,
+              -1.5708045825942758),
 )
 JOINT_NAMES: tuple[str, ...] = tuple(j.name for j in JOINTS)
 
