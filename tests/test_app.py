@@ -535,3 +535,73 @@ def test_qwop_app_starts_without_a_terminal(tmp_path):
     assert "Email" not in output and "usage statistics" not in output.lower(), output
     assert "Traceback" not in output, output
     assert not (home / ".streamlit" / "credentials.toml").exists(), output
+
+
+# ----------------------------------------------------------------------------- damaged folders and names
+def test_a_symlink_loop_in_the_folder_is_a_row_with_a_note_and_every_view_works(folder, monkeypatch):
+    data, files = folder
+    (data / "a.h5").symlink_to(data / "b.h5")
+    (data / "b.h5").symlink_to(data / "a.h5")
+    monkeypatch.setattr(sys, "argv", ["app.py", "--data", str(data)])
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception, at.exception
+    by_file = table(at).set_index("file")
+    assert all("symbolic links" in by_file.loc[name, "error"] for name in ("a.h5", "b.h5"))
+    at.session_state["episode"] = files["ann1"].name
+    at.session_state["compare"] = [files["ann1"].name, files["bob2"].name]
+    for view in ("Episode", "Compare", "Curate", "Overview"):
+        show(at, view)
+    with pytest.raises(EpisodeError):
+        DataFolder(data).episode("a.h5")
+    with pytest.raises(UnsafePathError):
+        DataFolder(data).inside("a.h5/x")
+
+
+def test_an_episode_of_no_decisions_draws_in_the_episode_view(folder, monkeypatch):
+    data, _ = folder
+    empty = write_episode(engine_episode(np.zeros(0, np.uint8), player="zed", session="s1", episode_index=0),
+                          data, fsync=False)
+    assert read_episode(empty).steps == 0  # a legal episode
+    monkeypatch.setattr(sys, "argv", ["app.py", "--data", str(data)])
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    at.session_state["episode"] = empty.name
+    show(at, "Episode")
+    assert any(m.value == "0" for m in at.metric)
+    assert any("no decisions" in i.value for i in at.info)
+
+
+def test_an_overlong_episode_name_in_the_address_is_one_line(folder, monkeypatch):
+    data, _ = folder
+    monkeypatch.setattr(sys, "argv", ["app.py", "--data", str(data)])
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["view"] = "Episode"
+    at.query_params["episode"] = "x" * 300 + ".h5"
+    at.run()
+    assert not at.exception, at.exception
+    [line] = [e for e in errors(at) if "episode from the address" in e]
+    assert "longer than 255 bytes" in line
+
+
+def test_an_export_folder_nested_thousands_deep_is_refused_at_once(app, folder):
+    data, files = folder
+    tick(app, [files["ann0"].name])
+    show(app, "Curate")
+    app.radio(key="curate:target").set_value(app.radio(key="curate:target").options[0]).run()
+    app.text_input(key="export:copy").input("/".join(["d"] * 2000))
+    app.button(key="FormSubmitter:curate:copy-form-Copy 1 episodes").click().run()
+    assert not app.exception, app.exception
+    assert any("nested deeper than" in e for e in errors(app)), errors(app)
+    assert not (data / "d").exists()
+
+
+def test_a_minari_id_that_is_a_path_is_refused_before_any_folder_is_made(app, folder):
+    data, files = folder
+    tick(app, [files["ann0"].name])
+    show(app, "Curate")
+    app.radio(key="curate:target").set_value(app.radio(key="curate:target").options[0]).run()
+    before = sorted(p.name for p in data.parent.iterdir())
+    app.text_input(key="export:minari-id").input(f"{data.parent}/x/demos-v0")
+    app.button(key="FormSubmitter:curate:minari-form-Export 1 episodes to Minari").click().run()
+    assert not app.exception, app.exception
+    assert any("not a Minari dataset id" in e for e in errors(app)), errors(app)
+    assert sorted(p.name for p in data.parent.iterdir()) == before and not (data / "minari").exists()

@@ -10,19 +10,28 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from qwopkit.adapter.browser import CHROMEDRIVER, CHROMIUM, BrowserGame, open_browser
 from qwopkit.adapter.openqwop.engine import Engine, run_keys
 from qwopkit.adapter.openqwop.host import GameHost, Tick, replay_html
 from qwopkit.adapter.openqwop.layout import STATE_SIZE
+
+from leftovers import SESSION_MARK, describe, entries, marked_processes, wait_for_no_marked_processes
 
 MISSING = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
 SKIP_REASON = "needs Chromium and chromedriver; missing: " + " ".join(MISSING)
@@ -292,3 +301,40 @@ def test_screenshot_of_a_replay(driver, host, shots):
     check_the_runner_is_drawn_where_the_state_says(picture, canvas, page["state"])
     held = int(states[476][-3])  # the keys held at that update, lit in the HUD
     assert [key_lit(picture, canvas, i) for i in range(4)] == [bool(held & b) for b in (1, 2, 4, 8)]
+
+
+# ----------------------------------------------------------------------------- a kill as the driver starts
+OPENER = """
+import time
+from qwopkit.adapter.browser import open_browser
+driver = open_browser(headless=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("delay_ms", [0, 2, 5, 10])
+def test_a_kill_as_chromedriver_starts_leaves_no_browser(delay_ms, request):
+    """kill -9 of a process 0-10 ms after its chromedriver appears (before the driver answers):
+    chromedriver and every Chromium process end with it, and the browser's folder goes."""
+    mark, tmp = f"{os.environ[SESSION_MARK]}/driver-kill-{uuid.uuid4()}", Path(tempfile.gettempdir()) / "dk"
+    tmp.mkdir()
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    request.addfinalizer(lambda: [p.kill() for p in marked_processes(mark)])  # whatever the outcome
+    env = dict(os.environ, **{SESSION_MARK: mark, "TMPDIR": str(tmp)})
+    opener = subprocess.Popen([sys.executable, "-c", OPENER], env=env)
+    me = psutil.Process(opener.pid)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and opener.poll() is None:  # poll as fast as we can
+        if any(p.name() == "chromedriver" for p in me.children()):
+            break
+    else:
+        pytest.fail("chromedriver never started")
+    time.sleep(delay_ms / 1000)
+    opener.send_signal(signal.SIGKILL)
+    opener.wait(10)
+    left = wait_for_no_marked_processes(mark, timeout=15)
+    assert not left, [describe(p) for p in left]
+    deadline = time.monotonic() + 10
+    while entries(tmp) and time.monotonic() < deadline:  # the watchdog removes the folder
+        time.sleep(0.1)
+    assert entries(tmp) == []

@@ -24,6 +24,7 @@ from qwopkit.dataset import (
     write_episode,
 )
 from qwopkit.dataset.schema import decision_bounds, episode_filename
+from qwopkit.dataset.values import OBSERVATION_LIMIT
 from qwopkit.recorder.decisions import MASK_TO_ACTION, episode_from_updates
 from qwopkit.testing import engine_episode, random_keys, synthetic_episode
 
@@ -72,6 +73,7 @@ def test_root_attributes_as_specified(tmp_path):
 
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
+feature = st.floats(-OBSERVATION_LIMIT, OBSERVATION_LIMIT, width=32)  # the seed's features' range
 finite64 = st.floats(allow_nan=False, allow_infinity=False)
 
 
@@ -104,7 +106,7 @@ def episodes(draw):
     )
     return Episode(
         meta=meta,
-        observations=draw(hnp.arrays(np.float32, (t + 1, 71), elements=finite)),
+        observations=draw(hnp.arrays(np.float32, (t + 1, 71), elements=feature)),
         actions=actions,
         rewards=draw(hnp.arrays(np.float32, t, elements=finite)),
         terminations=term,
@@ -247,3 +249,19 @@ def test_unknown_attributes_are_refused_not_dropped(tmp_path):
     ep.meta["colour"] = "red"
     with pytest.raises(EpisodeError, match="unknown attributes: colour"):
         write_episode(ep, tmp_path)
+
+
+def test_files_written_before_the_physics_attribute_read_as_the_old_physics(tmp_path):
+    from qwopkit.dataset import read_episode, write_episode
+    from qwopkit.testing import synthetic_episode
+
+    episode = synthetic_episode(np.random.default_rng(0), player="p", session="s", index=0, steps=5)
+    path = tmp_path / "p-s-0000.h5"
+    write_episode(episode, path)
+    assert read_episode(path).meta["physics"] == "openqwop-2"
+    with h5py.File(path, "r+") as f:
+        del f.attrs["physics"]
+    assert read_episode(path).meta["physics"] == "openqwop-1"
+    with h5py.File(path, "r+") as f:
+        f.attrs["game"] = "qwop-original"
+    assert read_episode(path).meta["physics"] == "qwop-original"

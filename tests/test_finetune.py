@@ -93,7 +93,7 @@ def test_a_short_run_writes_model_report_and_curves(tmp_path):
     assert len(report["evaluation"]["history"]) >= 3  # every 2000 steps and at the end
     assert report["training"]["episodes"] == sum(report["curve"]["episodes"]) > 0
     assert list((out / "logs").glob("events.out.tfevents.*")) and (out / "logs" / "progress.csv").exists()
-    assert "qwop-finetune: model " in r.stdout and "demonstrations: 2308 decisions in 2 episodes" in r.stdout
+    assert "qwop-finetune: model " in r.stdout and "demonstrations: 3388 decisions in 2 episodes" in r.stdout
     assert "step 0: phase 1/1 demos:6k" in r.stdout
     # It ends with the next command (its pretraining step prints none of its own).
     assert [line for line in r.stdout.splitlines() if line.startswith("next:")] == [

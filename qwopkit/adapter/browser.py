@@ -15,10 +15,13 @@ original game. Selenium never downloads a driver here: the paths are given expli
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -90,18 +93,51 @@ class _Watchdog:
         self.process.wait(timeout)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _dies_with_us() -> Callable[[], None] | None:
+    """A preexec_fn that has the kernel kill the child when this process dies (Linux), or None.
+
+    It covers the moment between chromedriver's start and the watchdog learning its group.
+    The signal follows the death of the *thread* that started the child, so it is asked for
+    only from the main thread (which lives as long as the process); elsewhere the watchdog,
+    told of the group at once, is what remains.
+    """
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent, sigkill = os.getpid(), int(signal.SIGKILL)
+
+    def preexec() -> None:  # runs in the child between fork and exec: one system call and a check
+        prctl(PR_SET_PDEATHSIG, sigkill)
+        if os.getppid() != parent:  # we died before the line above: no signal will come
+            os._exit(1)
+
+    return preexec
+
+
 class _Service(Service):
-    """chromedriver in a process group of its own (Chromium joins it), guarded by a watchdog."""
+    """chromedriver in a process group of its own (Chromium joins it), guarded by a watchdog
+    from the moment it exists, and killed by the kernel if we die before the watchdog knows it."""
 
     def __init__(self, executable: str, folder: str, watchdog: _Watchdog) -> None:
         # Chromium and chromedriver keep their temporary files (sockets, scoped dirs) under
         # TMPDIR: inside the browser's folder, they go when the folder goes.
-        super().__init__(executable, env={**os.environ, "TMPDIR": folder},
-                         popen_kw={"start_new_session": True})
+        popen_kw: dict[str, Any] = {"start_new_session": True}
+        preexec = _dies_with_us()
+        if preexec is not None:
+            popen_kw["preexec_fn"] = preexec
+        super().__init__(executable, env={**os.environ, "TMPDIR": folder}, popen_kw=popen_kw)
         self._watchdog = watchdog
 
-    def start(self) -> None:
-        super().start()
+    def _start_process(self, path: str) -> None:
+        # Guard the group as soon as it exists: Selenium's start() then waits tens of ms for the
+        # driver to answer, and a kill -9 in that wait used to leave chromedriver running.
+        super()._start_process(path)
         if self.process is not None:
             self._watchdog.guard(self.process.pid)
 

@@ -92,6 +92,9 @@ def render(folder: DataFolder, index: Index) -> None:
     with st.expander("Marks", expanded=True):
         mark_panel(folder, [name], f"episode:{name}", current=run.meta)
 
+    if not run.steps:  # legal (a run that ended before its first decision): nothing to chart
+        st.info("This run has no decisions: there are no keys, curves or mu to draw.")
+        return
     st.subheader("Keys held")
     st.altair_chart(charts.key_timeline([run]), width="stretch")
     st.subheader("Torso speed, torso height and distance")

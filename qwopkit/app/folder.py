@@ -4,15 +4,22 @@ Every name that reaches the app from outside (an episode named in the query stri
 typed for an export, a Minari dataset id) goes through `DataFolder`, which refuses anything that
 would leave the folder: absolute paths, `..`, and symlinks whose target lies outside. Episodes
 are the folder's own episode files, as the dataset library lists a folder (not its subfolders,
-as `qwop-data ls DIR`).
+as `qwop-data ls DIR`). A name is checked for length and depth before the file system sees it,
+and a symlink loop is a file that cannot be read, so no name or entry can make a view fail.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from qwopkit.dataset import DEFAULT_DATA, NO_DEFAULT_DATA, EpisodeError, resolve_paths
+
+# A file name longer than the file system allows gives an OSError on every use; a folder nested
+# thousands deep makes path resolution recurse until Python gives up. Both are refused first.
+NAME_MAX = 255  # bytes, per name (Linux, macOS, Windows)
+MAX_DEPTH = 32  # folders below the data folder
 
 
 class UnsafePathError(EpisodeError):
@@ -54,8 +61,17 @@ class DataFolder:
         if ".." in pure.parts:
             raise UnsafePathError(relative, f"'..' is not allowed in a {what}: it must stay inside "
                                             f"{self.root}")
+        if len(pure.parts) > MAX_DEPTH:
+            raise UnsafePathError(f"{text[:60]}...", f"a {what} nested deeper than {MAX_DEPTH} folders is "
+                                                     "not allowed")
+        if any(len(os.fsencode(part)) > NAME_MAX for part in pure.parts):
+            raise UnsafePathError(f"{text[:60]}...", f"a {what} with a name longer than {NAME_MAX} bytes "
+                                                     "is not allowed")
         path = self.root.joinpath(*pure.parts)
-        if not _within(path.resolve(), self.root):
+        real = _resolve(path)
+        if real is None:
+            raise UnsafePathError(relative, "cannot be resolved (a symlink loop)")
+        if not _within(real, self.root):
             raise UnsafePathError(relative, f"leads outside the data folder {self.root} (a symlink)")
         return path
 
@@ -64,7 +80,11 @@ class DataFolder:
         path = self.inside(name, what="episode name")
         if path.parent != self.root or path.name.startswith("."):
             raise UnsafePathError(name, "not an episode file name of the data folder (a file directly in it)")
-        if not path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError as exc:
+            raise EpisodeError(name, f"cannot be read ({exc.strerror})") from None
+        if not is_file:
             raise EpisodeError(name, f"no such episode in {self.root}")
         return path
 
@@ -81,7 +101,8 @@ class DataFolder:
         out = []
         for path in paths:
             problem = ""
-            if path.is_symlink() and not _within(path.resolve(), self.root):
+            real = _resolve(path)
+            if real is not None and path.is_symlink() and not _within(real, self.root):
                 problem = "a symlink to a file outside the data folder: not read"
             try:
                 st = path.lstat() if problem else path.stat()
@@ -90,6 +111,14 @@ class DataFolder:
                 stamp, problem = (0, 0, 0), problem or f"cannot be read ({exc.strerror})"
             out.append(Entry(path.name, stamp, problem))
         return tuple(out)
+
+
+def _resolve(path: Path) -> Path | None:
+    """The real path, or None for a symlink loop (Python 3.11 raises RuntimeError, 3.13 OSError)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return None
 
 
 def _within(path: Path, root: Path) -> bool:

@@ -16,6 +16,7 @@ import json
 import math
 import shlex
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,11 +27,12 @@ from rich.console import Console
 from rich.table import Table
 
 from qwopkit.atomic import clean_leftovers
-from qwopkit.console import HelpFormatter, output_console, print_next, run_console
+from qwopkit.console import HelpFormatter, error_line, output_console, print_next, run_console
+from qwopkit.errors import InputError
 
 from .attributes import ATTRIBUTES
 from .episodes import EpisodeFile, ExtraCheck, open_episode
-from .errors import EpisodeError
+from .errors import EpisodeError, EpisodeWarning
 from .paths import DEFAULT_DATA, NO_DEFAULT_DATA
 
 PROG = "qwop-data"
@@ -276,10 +278,19 @@ def cmd_fetch_seed(args: argparse.Namespace, tools: Tools) -> int:
 def cmd_import_npz(args: argparse.Namespace, tools: Tools) -> int:
     from .interop import import_npz
 
-    total = 0
+    total = skipped = 0
     for npz in args.files:
-        written = import_npz(npz, args.out, player=args.player, session=args.session, mu_eps=args.eps,
-                             overwrite=args.force, describe=tools.describe_run)
+        try:  # a bad file is skipped (import_npz wrote nothing of it); the others still import
+            written = import_npz(npz, args.out, player=args.player, session=args.session, mu_eps=args.eps,
+                                 overwrite=args.force, describe=tools.describe_run)
+        except (InputError, OSError) as exc:
+            if len(args.files) == 1:  # the one file: its error is the command's
+                raise
+            line = error_line(exc, flags=FLAGS)
+            line = line if line.startswith(str(Path(npz))) else f"{npz}: {line}"
+            warnings.warn(f"{line} (skipped)", EpisodeWarning, stacklevel=1)
+            skipped += 1
+            continue
         outcomes: Counter[str] = Counter()
         for episode_path in written:
             with open_episode(episode_path, marks=False) as episode:
@@ -287,7 +298,9 @@ def cmd_import_npz(args: argparse.Namespace, tools: Tools) -> int:
         print(f"{npz}: {len(written)} episode(s) into {args.out} ("
               + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) + ")")
         total += len(written)
-    return 0 if total else 1
+    if skipped:
+        print(f"{PROG}: error: {skipped} of {len(args.files)} files skipped", file=sys.stderr)
+    return 0 if total and not skipped else 1
 
 
 # ----------------------------------------------------------------------------- parser

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import math
 import os
+import tokenize
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -28,13 +29,13 @@ from qwopkit.spaces import ACTION_NAMES, SEED_OBS_FIELDS, SEED_TO_ACTION
 from .attributes import default_meta, episode_source
 from .episode import Episode
 from .episodes import iter_episodes
-from .errors import EpisodeError, EpisodeWarning
+from .errors import DatasetParameterError, EpisodeError, EpisodeExistsError, EpisodeWarning
 from .mu import DEFAULT_EPS, smoothed_mu
 from .paths import PathSpec
 from .progress import track
 from .schema import DEFAULT_FRAME_SKIP, GAME_ORIGINAL, N_ACTIONS, OBS_SIZE, PHYSICS_ORIGINAL, UNKNOWN_OUTCOME
 from .transitions import select_paths
-from .writer import write_episode
+from .writer import destination, write_episode
 
 NPZ_KEYS = ("obs", "actions", "rewards", "episode_returns", "episode_starts")
 X_COLUMNS = np.array([i for i, name in enumerate(SEED_OBS_FIELDS) if name.endswith(".x")])
@@ -64,6 +65,20 @@ def _minari_root(path: str | Path | None) -> Iterator[None]:
             os.environ["MINARI_DATASETS_PATH"] = old
 
 
+def check_minari_id(dataset_id: str) -> None:
+    """Refuse an id outside Minari's own grammar, `namespace/name-vN`, before anything is made.
+
+    Minari joins the id to its datasets folder and creates the namespace folders before it checks
+    the id, so an absolute path (`/tmp/x/demos-v0`) made folders outside that folder.
+    """
+    from minari.dataset.minari_dataset import DATASET_ID_RE
+
+    match = DATASET_ID_RE.fullmatch(dataset_id) if isinstance(dataset_id, str) else None
+    if match is None or match.group("version") is None:
+        raise DatasetParameterError("dataset_id", f"{dataset_id!r} is not a Minari dataset id: give "
+                                    f"namespace/name-vN, e.g. {DEFAULT_MINARI_ID} (a path is not an id)")
+
+
 def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path: str | Path | None = None,
                   split: str | None = None, part: str = "train", include_excluded: bool = False,
                   description: str | None = None, progress: bool = False) -> Any:
@@ -77,6 +92,8 @@ def export_minari(specs: PathSpec, dataset_id: str = DEFAULT_MINARI_ID, *, path:
     from minari.data_collector import EpisodeBuffer
 
     import qwopkit  # noqa: F401  (registers qwopkit/QWOP-v0, the evaluation environment)
+
+    check_minari_id(dataset_id)
 
     buffers: list[EpisodeBuffer] = []
     frame_skips: dict[int, Path] = {}
@@ -143,6 +160,7 @@ def algorithm_name(sources: set[str]) -> str:
 
 
 # ----------------------------------------------------------------------------- SB2 .npz import
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 ZIP_MAGIC = b"PK\x03\x04"  # an .npz is a zip archive of .npy files
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -163,7 +181,10 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
             arrays = {k: data[k] for k in NPZ_KEYS}
     except EpisodeError:
         raise
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:  # zip/npy damage, pickles
+    # zip or .npy damage, pickles; a garbled .npy header fails in numpy's parser (SyntaxError,
+    # TokenError), a header claiming a huge shape in the allocation (MemoryError).
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, SyntaxError, TypeError,
+            tokenize.TokenError, MemoryError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else repr(exc)
         raise EpisodeError(path, f"not a readable .npz file ({first})") from None
     obs, actions = arrays["obs"], arrays["actions"].reshape(-1)
@@ -184,6 +205,12 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
         if not np.isfinite(arrays[key]).all():
             row = int(np.argmin(np.isfinite(arrays[key]).reshape(n, -1).all(1)))
             raise EpisodeError(path, f"non-finite {key} (row {row})")
+        # Episodes store float32: a larger value would be stored as infinity (and the run's
+        # estimates from its features overflow long before).
+        fits = np.abs(arrays[key]) <= FLOAT32_MAX
+        if not fits.all():
+            row = int(np.argmin(fits.reshape(n, -1).all(1)))
+            raise EpisodeError(path, f"{key} beyond float32's range (row {row})")
     if arrays["episode_starts"].dtype.kind not in "bui":
         raise EpisodeError(path, "episode_starts are not flags")
     arrays["actions"] = actions
@@ -239,7 +266,11 @@ def import_npz(npz_path: str | Path, out_folder: str | Path, *, player: str | No
         outcome = "timeout" if t >= SEED_TIME_LIMIT_DECISIONS else UNKNOWN_OUTCOME
         frame_skip = DEFAULT_FRAME_SKIP
         if describe is not None:
-            run = describe(obs[a:b], torso_x[a:b] if absolute else None)
+            with np.errstate(all="ignore"):  # a run the estimates cannot read is one error, below
+                run = describe(obs[a:b], torso_x[a:b] if absolute else None)
+            if not all(np.isfinite(run[k]).all() for k in ("distance", "hud_time", "updates_per_decision")):
+                raise EpisodeError(path, f"episode {i} (rows {a}-{b - 1}): its distance and time cannot be "
+                                         "estimated from its features (values out of any run's range)")
             distance = np.append(run["distance"], run["distance"][-1]).astype(np.float64)
             hud_time = np.append(run["hud_time"], run["hud_time"][-1]).astype(np.float64)
             if outcome == UNKNOWN_OUTCOME:
@@ -262,5 +293,11 @@ def import_npz(npz_path: str | Path, out_folder: str | Path, *, player: str | No
             terminations=terminations, truncations=truncations, mu=smoothed_mu(actions[a:b], mu_eps),
             infos={"distance": distance, "hud_time": hud_time},
         ))
-    # Every episode is built (and so every estimate made) before the first file is written.
+    # Every episode is built and checked (values, and that its name is free) before the first
+    # file is written: a bad file leaves nothing behind.
+    for i, episode in enumerate(episodes):
+        episode.check(f"{path}: episode {i}")
+        final = destination(episode.meta, out_folder)
+        if final.exists() and not overwrite:
+            raise EpisodeExistsError(final)
     return [write_episode(episode, out_folder, overwrite=overwrite) for episode in episodes]

@@ -9,8 +9,10 @@ observations[t+1]). `dones` is True where the episode ends (terminated or trunca
 SB3 buffers); `terminations` alone says where there is no next state to bootstrap from.
 
 Every file goes through the read path's checks: its attributes and layout (through the
-cache), then the per-decision values of exactly the arrays loaded (values.py). A file that
-fails any of them is skipped with a warning naming it; the others load as if it were absent.
+cache), then the per-decision values of exactly the arrays loaded (values.py), and with
+`raw=True` (what the learners ask for) its raw state and keys too, by the checks a deep
+validation runs. A file that fails any of them is skipped with a warning naming it; the others
+load as if it were absent.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .paths import PathSpec, resolve_paths
 from .reader import dataset_ids, episode_errors, open_h5, read_into
 from .schema import N_ACTIONS, OBSERVATION_FIELDS, check_decisions
 from .splits import common_folder, split_members
-from .values import decision_problem
+from .values import decision_problem, raw_problem
 
 
 @dataclass
@@ -67,8 +69,9 @@ def select_paths(specs: PathSpec, *, split: str | None = None, part: str = "trai
 _DATASETS = ("observations", "actions", "rewards", "terminations", "truncations", "mu")
 
 
-def _read(path: Path, t: int, obs: np.ndarray, out: dict[str, np.ndarray], off: int) -> None:
-    """Read one episode's T decisions into the outputs at row `off`. Raises EpisodeError."""
+def _read(path: Path, t: int, obs: np.ndarray, out: dict[str, np.ndarray], off: int, raw: bool) -> None:
+    """Read one episode's T decisions into the outputs at row `off` (and check its raw state and
+    keys, if it has them and `raw`). Raises EpisodeError."""
     with episode_errors(path), open_h5(path) as f:
         ids = dataset_ids(f, _DATASETS)
         check_decisions({k: v.shape for k, v in ids.items()}, obs.shape[1])
@@ -77,12 +80,16 @@ def _read(path: Path, t: int, obs: np.ndarray, out: dict[str, np.ndarray], off: 
         read_into(ids["observations"], obs[off:off + t + 1])
         for name, arr in out.items():
             read_into(ids[name], arr[off:off + t])
+        if raw and "state" in f and "keys" in f:
+            problem = raw_problem(f["state"][()], f["keys"][()])
+            if problem:
+                raise ValueError(problem)
 
 
 def to_transitions(specs: PathSpec, *, split: str | None = None, part: str = "train",
                    splits_folder: str | Path | None = None, include_excluded: bool = False,
                    min_rating: int = 0, cache: bool = True,
-                   observation_fields: Sequence[str] | None = None) -> Transitions:
+                   observation_fields: Sequence[str] | None = None, raw: bool = False) -> Transitions:
     """Load the transitions of the kept episodes (all with `include_excluded`).
 
     :param split: name of a split in splits.json; only its `part` ("train" or "valid") is loaded.
@@ -91,6 +98,9 @@ def to_transitions(specs: PathSpec, *, split: str | None = None, part: str = "tr
     :param cache: use and update the folders' attribute caches (cache.py).
     :param observation_fields: the observation columns to load (default the seed's 71); an
         episode with other columns is skipped with a warning.
+    :param raw: also check each episode's raw state and keys (values.raw_problem, as a deep
+        validation does; decompressing the states costs about 1 s per hour of play): the
+        learners skip a demonstration whose recording is damaged even where they do not use it.
     Bad files are skipped with a warning.
     """
     fields = list(OBSERVATION_FIELDS if observation_fields is None else observation_fields)
@@ -129,7 +139,7 @@ def to_transitions(specs: PathSpec, *, split: str | None = None, part: str = "tr
     m = 0
     for path, t, meta in chosen:
         try:
-            _read(path, t, obs, out, m)
+            _read(path, t, obs, out, m, raw)
             rows = {name: arr[m:m + t] for name, arr in out.items()}
             problem = decision_problem(meta, observations=obs[m:m + t + 1], actions=rows["actions"],
                                        rewards=rows["rewards"], terminations=rows["terminations"],

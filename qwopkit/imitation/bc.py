@@ -215,8 +215,8 @@ def load_demos(specs: str | Path | Sequence[str | Path], *, split: str | None = 
         seeded split by episode is made in memory (nothing is written into the data folder).
     """
     if split is not None:
-        train = to_transitions(specs, split=split, part="train")
-        valid = to_transitions(specs, split=split, part="valid")
+        train = to_transitions(specs, split=split, part="train", raw=True)
+        valid = to_transitions(specs, split=split, part="valid", raw=True)
         if len(train) == 0:
             raise ParameterError("split", f"{split!r}: no kept decisions in its train part")
         if len(valid) == 0:
@@ -230,7 +230,7 @@ def load_demos(specs: str | Path | Sequence[str | Path], *, split: str | None = 
 
     if not 0 < valid_fraction < 1:
         raise ParameterError("valid_fraction", f"must be in (0, 1), got {valid_fraction}")
-    data = to_transitions(specs)
+    data = to_transitions(specs, raw=True)  # raw: the learners' one rule for damaged demos
     n = len(data.paths)
     if n < 2:
         raise ParameterError("specs", f"needs at least 2 kept episodes with decisions (train and valid "

@@ -55,7 +55,7 @@ def load_demonstrations(specs: PathSpec, *, observation_shape: tuple[int, ...], 
     Raises EpisodeError naming the episode (or "demos") when the demonstrations cannot be used.
     """
     data = to_transitions(specs, split=split, part=part, min_rating=min_rating,
-                          observation_fields=observation_fields)
+                          observation_fields=observation_fields, raw=True)
     if len(data) == 0:
         raise ParameterError("demos", "no kept decisions in the episodes given")
     first = data.paths[0]
