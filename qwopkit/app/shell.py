@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     except EpisodeError as exc:
         st.error(f"--data: {exc}" if args.given else f"--data: {missing_default_data()}")
         st.stop()
+        return  # st.stop() ends the script under Streamlit only; run bare, the page ends here too
 
     side = st.sidebar
     side.title("qwopkit")
