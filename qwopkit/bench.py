@@ -193,7 +193,8 @@ def bench_fidelity(plot: str | None = None) -> None:
     bench_reference()
     folder = default_seed_demos()
     if not (folder / "kuro_try1.npz").exists():
-        print(f"fidelity: skipped (the seed's recordings are not at {folder}; set QWOPKIT_SEED_DEMOS)")
+        print(f"fidelity: skipped (the seed's recordings are not at {folder}: `qwop-data fetch-seed` "
+              "gets them, or set QWOPKIT_SEED_DEMOS to their folder)")
         return
     print(f"fidelity to the original game's recordings of a person ({folder}):")
     report(folder, plot=plot)

@@ -21,10 +21,11 @@ table a command prints goes through `output_console()`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from .errors import ExistsError, InputError, InputWarning, ParameterError
@@ -111,3 +112,42 @@ def _quiet_broken_pipe() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return 0
+
+
+_AS_A_STEP = [False]
+
+
+def print_next(*commands: str) -> None:
+    """End a command's output with the command(s) to run next (a new user's way on); nothing
+    while the command runs as a step of another (`as_a_step`)."""
+    if not _AS_A_STEP[0]:
+        for command in commands:
+            print(f"next: {command}", flush=True)
+
+
+@contextlib.contextmanager
+def as_a_step() -> Iterator[None]:
+    """Run commands as steps of another (qwop-run): the other says what comes next."""
+    before, _AS_A_STEP[0] = _AS_A_STEP[0], True
+    try:
+        yield
+    finally:
+        _AS_A_STEP[0] = before
+
+
+def new_folder(parent: str | os.PathLike[str], prefix: str) -> str:
+    """A new, empty folder `parent/<prefix>-<date>-<time>` made now (`-2`, `-3`, ... when runs start
+    in the same second): each run writes into a folder of its own, never over an earlier one."""
+    import time
+    from pathlib import Path
+
+    base = Path(parent) / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        path = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            path.mkdir()
+            return str(path)
+        except FileExistsError:
+            continue
+    raise FileExistsError(str(base))

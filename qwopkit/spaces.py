@@ -1,6 +1,6 @@
 """The task's vocabulary, shared by the game, the dataset format and the learners.
 
-The 11 actions (names, in the fixed index order of DESIGN.md) and the seed's 71 observation
+The 11 actions (names, in the fixed index order of docs/episode-format.md) and the seed's 71 observation
 columns (names, in the seed's order). Pure data with no game code, so every part may import it:
 the adapter derives its key masks and feature indices from these names, and the dataset format
 declares them as the layout every episode is checked against (never a file's own claim).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# Our action set, index order fixed (DESIGN.md). QW acts as Q and OP as O, as in the original.
+# Our action set, index order fixed (docs/episode-format.md). QW acts as Q and OP as O, as in the original.
 ACTION_NAMES: tuple[str, ...] = ("none", "Q", "W", "O", "P", "QW", "QO", "QP", "WO", "WP", "OP")
 N_ACTIONS = len(ACTION_NAMES)
 

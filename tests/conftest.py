@@ -32,7 +32,8 @@ def sb3_logs_in_pytest_temp(tmp_path_factory):
 def seed_demos() -> Path:
     path = default_seed_demos()
     if not (path / "kuro_try1.npz").exists():
-        pytest.skip(f"the seed's recordings are not at {path} (set QWOPKIT_SEED_DEMOS)")
+        pytest.skip(f"the seed's recordings are not at {path}: `qwop-data fetch-seed` gets them "
+                    "(or set QWOPKIT_SEED_DEMOS to their folder)")
     return path
 
 

@@ -254,6 +254,50 @@ def test_acer_learns_cartpole_a_little():
     assert before < 50 and after > 3 * before, (before, after)
 
 
+def test_learn_uses_its_own_torch_threads_and_gives_torchs_back(tmp_path):
+    """The library sets the threads it needs (a user's script gets qwop-finetune's speed), and
+    leaves the caller's setting as it found it, also when learn stops on an error."""
+    seen = []
+
+    class Threads(BaseCallback):
+        def _on_step(self) -> bool:
+            seen.append(th.get_num_threads())
+            return True
+
+    th.set_num_threads(2)
+    ACER("MlpPolicy", cartpole(n_envs=2), n_steps=5, seed=0, policy_kwargs=SMALL).learn(20, Threads())
+    assert set(seen) == {1} and th.get_num_threads() == 2
+    seen.clear()
+    ACER("MlpPolicy", cartpole(n_envs=2), n_steps=5, seed=0, policy_kwargs=SMALL,
+         threads=None).learn(20, Threads())
+    assert set(seen) == {2}
+    model = ACER("MlpPolicy", cartpole(n_envs=2), n_steps=5, seed=0, policy_kwargs=SMALL, threads=3)
+    model.save(tmp_path / "m.zip")
+    assert ACER.load(tmp_path / "m.zip").threads == 3
+
+    class Stop(BaseCallback):
+        def _on_step(self) -> bool:
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        model.learn(20, Stop())
+    assert th.get_num_threads() == 2
+
+
+def test_learn_without_a_logger_leaves_no_sb3_folder_and_still_prints(tmp_path, monkeypatch, capsys):
+    """SB3's default logger makes an empty tmp/SB3-<date> folder on every learn()."""
+    import tempfile
+
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    ACER("MlpPolicy", cartpole(n_envs=2), n_steps=5, seed=0, policy_kwargs=SMALL).learn(40)
+    ACER("MlpPolicy", cartpole(n_envs=2), n_steps=5, seed=0, policy_kwargs=SMALL, verbose=1).learn(
+        40, log_interval=1)
+    assert not list(tmp_path.glob("SB3-*"))
+    assert "replay/" in capsys.readouterr().out  # verbose=1 still prints SB3's table
+
+
 def test_replay_updates_follow_the_replay_ratio():
     env = cartpole(n_envs=2)
     model = ACER("MlpPolicy", env, n_steps=5, replay_start=20, replay_ratio=3.0, seed=1, policy_kwargs=SMALL)
@@ -380,7 +424,7 @@ def test_a_demos_phase_without_demos_fails_before_training():
 def test_bad_arguments_name_the_parameter():
     for kwargs, name in ((dict(n_steps=0), "n_steps"), (dict(delta=0), "delta"),
                          (dict(demo_mu="x"), "demo_mu"), (dict(buffer_size=5, n_steps=20), "buffer_size"),
-                         (dict(alpha=1.0), "alpha")):
+                         (dict(alpha=1.0), "alpha"), (dict(threads=0), "threads")):
         with pytest.raises(ValueError, match=f"^{name}: "):
             ACER("MlpPolicy", cartpole(n_envs=1), **kwargs)
 

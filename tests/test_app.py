@@ -337,6 +337,17 @@ def test_a_missing_data_folder_is_one_line(monkeypatch, tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "qwop-app: error: --data:" in proc.stderr
     assert "Traceback" not in proc.stderr
+    # Without --data: data/ of the current folder (where qwop-record writes); not there yet, it says
+    # where the runs come from and where the bundled ones are.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    [line] = errors(at)
+    assert line.startswith("--data: there is no data/ folder here yet: qwop-record writes runs into it")
+    assert "qwop-app --data examples/data" in line
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.app.cli"], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.splitlines()[-1] == f"qwop-app: error: {line}"
 
 
 # ----------------------------------------------------------------------------- no torch, no learners
@@ -421,6 +432,30 @@ def test_imported_runs_are_drawn_from_their_features():
     assert (rebuilt[:, STATE_INDEX["keys"]] == 7).all() and not rebuilt[:, STATE_INDEX["fallen"]].any()
 
 
+def test_the_table_fits_a_1400_pixel_window_unless_every_column_is_asked_for(app):
+    from qwopkit.app.overview import COLUMNS, DEFAULT_COLUMNS, TABLE_WIDTH
+
+    shown = list(table(app).columns)
+    assert "error" in shown and set(shown) == {*DEFAULT_COLUMNS, "error"}  # the folder has a bad file
+    assert sum(COLUMNS[c]["width"] for c in shown) <= TABLE_WIDTH
+    app.toggle(key="overview:all-columns").set_value(True).run()
+    assert set(table(app).columns) == set(COLUMNS)
+
+
+def test_an_imported_runs_replay_lasts_its_hud_time(seed_demos, tmp_path):
+    """The seed's recorder took 3.39 updates per decision, not 3: the replay goes at the pace of
+    the HUD time the import inferred, so that it lasts what the header says."""
+    from qwopkit.app.data import load_run
+
+    subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", "import-npz",
+                    str(seed_demos / "kuro_try1.npz"), "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    run = load_run(DataFolder(tmp_path), "kuro-try1-0000.h5")
+    lasts = (len(run.replay_states) - 1) / run.replay_fps
+    assert run.meta["hud_time"] > 60 and lasts == pytest.approx(run.meta["hud_time"], rel=1e-6)
+    assert run.time[-1] == pytest.approx(run.meta["hud_time"], rel=1e-6)
+
+
 def test_qwop_app_listens_on_this_machine_only_unless_told():
     from qwopkit.app.cli import build_parser, streamlit_argv
 
@@ -450,6 +485,56 @@ def test_an_empty_folder_shows_every_view_without_errors(monkeypatch, tmp_path):
         for view in ("Episode", "Compare", "Curate", "Overview"):
             show(at, view)
             assert not errors(at)
+
+
+def test_qwop_app_starts_without_a_terminal(tmp_path):
+    """Started in the background (no terminal, stdin closed, a user who never ran Streamlit),
+    qwop-app serves the folder without a first-run email prompt or a usage-statistics notice;
+    stopped, it leaves nothing running."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    from qwopkit.app.cli import build_parser, streamlit_argv
+
+    # Wherever it starts (a browser window or not), Streamlit is told not to prompt.
+    for argv in ([], ["--no-browser"]):
+        command = streamlit_argv(build_parser().parse_args(["--data", ".", *argv]))
+        assert command[command.index("--server.showEmailPrompt") + 1] == "false"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = tmp_path / "home"  # no ~/.streamlit/credentials.toml: Streamlit's first run
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(HOME=str(home), PYTHONPATH=str(ROOT))
+    log = tmp_path / "log.txt"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "qwopkit.app.cli", "--data",
+                                 str(ROOT / "examples" / "data"), "--port", str(port)],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                cwd=tmp_path,  # not the checkout's .streamlit/config.toml
+                                start_new_session=True)
+    try:
+        answer = b""
+        while proc.poll() is None and answer != b"ok":
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    answer = r.read().strip()
+            except OSError:
+                time.sleep(0.2)
+        assert answer == b"ok", f"exit code {proc.returncode}: {log.read_text()[-2000:]}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    output = log.read_text()
+    assert "Email" not in output and "usage statistics" not in output.lower(), output
+    assert "Traceback" not in output, output
+    assert not (home / ".streamlit" / "credentials.toml").exists(), output
 
 
 # ----------------------------------------------------------------------------- damaged folders and names

@@ -50,16 +50,31 @@ def test_qwop_run_prints_the_run():
 
 def test_qwop_run_clones_the_bundled_recordings_and_evaluates(tmp_path):
     examples = Path(__file__).resolve().parents[1] / "examples" / "data"
-    model = tmp_path / "bc.zip"
+    earlier = tmp_path / "runs" / "qwop-run-20260101-000000"  # a run before: left alone
+    earlier.mkdir(parents=True)
+    (earlier / "bc.zip").write_bytes(b"an earlier clone")
     proc = subprocess.run([sys.executable, "-m", "qwopkit.run", "--demos", str(examples / "bot_stride-*.h5"),
-                           "--out", str(model), "--finetune-minutes", "0.15"], capture_output=True, text=True,
-                          cwd=tmp_path)
+                           "--finetune-minutes", "0.15"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert all(f"{i}/4" in proc.stdout for i in range(1, 5))
-    runs = list((tmp_path / "runs").glob("qwop-run-*"))
-    assert model.exists() and len(runs) == 1 and (runs[0] / "model.zip").exists()
-    assert (runs[0] / "report.json").exists() and (runs[0] / "curves.png").exists()
-    assert f"model runs/{runs[0].name}/model.zip" in proc.stdout and "mean distance" in proc.stdout
+    runs = sorted((tmp_path / "runs").glob("qwop-run-*"))
+    assert len(runs) == 2 and runs[0] == earlier and (earlier / "bc.zip").read_bytes() == b"an earlier clone"
+    run = runs[1]
+    assert (run / "bc.zip").exists() and (run / "bc.report.json").exists() and (run / "model.zip").exists()
+    assert (run / "report.json").exists() and (run / "curves.png").exists()
+    assert f"model runs/{run.name}/model.zip" in proc.stdout and "mean distance" in proc.stdout
+    # It ends with what to run next, and says it once (not after each of its steps).
+    lines = proc.stdout.splitlines()
+    assert [line for line in lines if line.startswith("next: ")] == lines[-2:]
+    assert lines[-2] == f"next: qwop-eval runs/{run.name}/model.zip --watch    # its runs in the game page"
+    assert lines[-1].startswith("next: qwop-finetune --demos ")
+
+
+def test_each_run_gets_a_new_folder(tmp_path):
+    from qwopkit.console import new_folder
+
+    made = [new_folder(tmp_path / "runs", "x") for _ in range(3)]  # within a second or two
+    assert len(set(made)) == 3 and all(Path(m).is_dir() and not any(Path(m).iterdir()) for m in made)
 
 
 def test_qwop_run_without_demos_is_one_line(tmp_path):

@@ -48,6 +48,10 @@ def test_ls_info_and_filters(data):
     assert [int(r["steps"]) for r in rows] == sorted(int(r["steps"]) for r in rows)
     table = qwop_data("ls", "data", cwd=data).stdout
     assert "6 episode(s)" in table and "ann-s1-0000.h5" in table
+    assert qwop_data("ls", cwd=data).stdout == table  # data/ is the default folder, as the recorder's
+    r = qwop_data("ls", cwd=data / "data", ok=False)  # a folder without data/ in it
+    assert r.returncode == 1 and r.stderr.startswith("qwop-data: error: data: there is no data/ folder here "
+                                                     "yet: qwop-record writes runs into it")
     info = qwop_data("info", "data/ann-s1-0000.h5", cwd=data).stdout
     ep = read_episode(data / "data" / "ann-s1-0000.h5")
     assert "qwopkit-episode" in info

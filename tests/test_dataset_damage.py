@@ -540,6 +540,8 @@ def _assert_lines_name_bad_in(folder: Path, mixed: Mixed, stderr: str) -> None:
     bad_names = {p.name for p in mixed.bad.values()}
     assert "Traceback" not in stderr
     for line in stderr.strip().splitlines():
+        if line.startswith("qwop-pretrain: WARNING: "):  # doubts about the clone (5 epochs), not a file
+            continue
         assert line.startswith(("qwop-data: warning: ", "qwop-pretrain: warning: ")), line
         assert any(name in line for name in bad_names), line
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qwopkit.adapter.features import ACTION_NAMES, ACTION_TO_SEED, SEED_ACTION_NAMES, SEED_OBS_FIELDS
+from qwopkit.adapter.openqwop.fidelity import default_seed_demos
 from qwopkit.dataset import (
     EpisodeError,
     export_minari,
@@ -24,8 +24,7 @@ from qwopkit.recorder.verify import resimulate
 from qwopkit.testing import engine_episode, random_keys
 
 X_COLUMNS = [i for i, n in enumerate(SEED_OBS_FIELDS) if n.endswith(".x")]
-SEED_DEMOS = Path(os.environ.get("QWOPKIT_SEED_DEMOS",
-                                 Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-demos"))
+SEED_DEMOS = default_seed_demos()
 
 
 def _npz(path, lengths, *, absolute, seed=0):
@@ -97,7 +96,8 @@ def test_bad_npz_files(tmp_path):
 @pytest.fixture
 def seed_demos() -> Path:
     if not (SEED_DEMOS / "kuro_try1.npz").exists():
-        pytest.skip(f"the seed's recordings are not at {SEED_DEMOS} (set QWOPKIT_SEED_DEMOS)")
+        pytest.skip(f"the seed's recordings are not at {SEED_DEMOS}: `qwop-data fetch-seed` gets them "
+                    "(or set QWOPKIT_SEED_DEMOS to their folder)")
     return SEED_DEMOS
 
 

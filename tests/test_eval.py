@@ -218,6 +218,7 @@ def test_qwop_eval_reports_and_writes_json(tmp_path: Path) -> None:
     assert result["summary"]["falls"] == 2 and len(result["runs"]) == 2
     assert result["runs"][0]["outcome"] == "fell"
     assert "distance is the torso's" not in out  # said only beside finished runs
+    assert out.splitlines()[-1] == f"next: qwop-eval {model} --watch    # its runs in the game page"
 
 
 def test_qwop_eval_deterministic_plays_one_run_and_says_why(tmp_path: Path) -> None:

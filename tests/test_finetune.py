@@ -87,11 +87,17 @@ def test_a_short_run_writes_model_report_and_curves(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["kind"] == "qwopkit-training-report" and report["steps"] >= 6000
     assert report["config"]["init"] == "bc" and report["config"]["schedule"] == "demos:6k"
+    # --init bc clones with the preset the demos call for (the bundled bots': as recorded).
+    assert json.loads((out / "bc.report.json").read_text())["preset"]["name"] == "bot"
+    assert "qwop-pretrain: preset bot (the episodes: 2 recorded from a bot)" in r.stdout
     assert len(report["evaluation"]["history"]) >= 3  # every 2000 steps and at the end
     assert report["training"]["episodes"] == sum(report["curve"]["episodes"]) > 0
     assert list((out / "logs").glob("events.out.tfevents.*")) and (out / "logs" / "progress.csv").exists()
     assert "qwop-finetune: model " in r.stdout and "demonstrations: 3388 decisions in 2 episodes" in r.stdout
     assert "step 0: phase 1/1 demos:6k" in r.stdout
+    # It ends with the next command (its pretraining step prints none of its own).
+    assert [line for line in r.stdout.splitlines() if line.startswith("next:")] == [
+        r.stdout.splitlines()[-1]] == [f"next: qwop-eval {out / 'model.zip'}"]
     assert "phase 1/1 demos:6k" in (out / "logs" / "log.txt").read_text()
     # qwop-eval reads the fine-tuned model.
     e = subprocess.run([sys.executable, "-m", "qwopkit.rl.eval_cli", out / "model.zip", "--episodes", "1",

@@ -153,6 +153,77 @@ def test_pretrain_writes_a_model_and_its_report(pretrained, demos_dir: Path) -> 
     assert read_model_info(out)["accuracy"]["valid"] == pytest.approx(acc, abs=1e-6)
 
 
+def test_pretrain_never_replaces_a_model_without_force_and_says_what_comes_next(pretrained, demos_dir,
+                                                                               tmp_path) -> None:
+    out, code, stdout, _ = pretrained
+    assert stdout.splitlines()[-2:] == [f"next: qwop-eval {out}",
+                                        f"next: qwop-finetune --demos '{demos_dir / '*.h5'}' --init {out}"]
+    model = tmp_path / "bc.zip"
+    model.write_bytes(b"an earlier model")
+    (tmp_path / "bc.report.json").write_text("its report")
+    args = ["--demos", str(demos_dir), "--out", str(model), "--epochs", "2", "--quiet"]
+    code, stdout, stderr = _run(pretrain_main, args)
+    assert code == 1 and stderr == (f"qwop-pretrain: error: {model}: a model is there already "
+                                    "(not replaced; --force replaces it)\n")
+    assert model.read_bytes() == b"an earlier model" and "valid" not in stdout  # refused before training
+    code, _, stderr = _run(pretrain_main, [*args, "--force"])
+    assert code == 0, stderr
+    assert load_policy(model) is not None and (tmp_path / "bc.report.json").read_text() != "its report"
+
+
+def test_the_preset_is_chosen_from_the_episodes_printed_and_kept_with_the_model(tmp_path: Path) -> None:
+    """A person's runs get the settings that make his clone run (docs/kuro.md), a bot's are cloned
+    as recorded; --preset chooses, and a flag given replaces one setting of it."""
+    people, bots = tmp_path / "people", tmp_path / "bots"
+    write_stride_episodes(people, 2, updates=60, player="ann")  # recorded from a person
+    write_stride_episodes(bots, 2, updates=60)  # bot:stride
+
+    def pretrain(demos: Path, *flags: str) -> tuple[str, dict]:
+        out = tmp_path / f"m{len(list(tmp_path.glob('*.zip')))}.zip"
+        code, stdout, stderr = _run(pretrain_main, ["--demos", str(demos), "--out", str(out), "--epochs", "2",
+                                                    "--quiet", *flags])
+        assert code == 0, stderr
+        [line] = [line for line in stdout.splitlines() if line.startswith("qwop-pretrain: preset ")]
+        report = json.loads(out.with_name(out.stem + ".report.json").read_text())
+        assert read_model_info(out)["preset"] == report["preset"]
+        return line, report
+
+    line, report = pretrain(people)
+    assert line == ("qwop-pretrain: preset human (the episodes: 2 recorded from a person): "
+                    "--drop-settling --recovery 2 --recovery-depth 1")
+    assert report["preset"]["used"] == {"drop_settling": True, "recovery": 2, "recovery_depth": 1}
+    assert report["shaping"]["recovery_decisions"] > 0
+    line, report = pretrain(bots)
+    assert line == ("qwop-pretrain: preset bot (the episodes: 2 recorded from a bot): "
+                    "--no-drop-settling --recovery 0 --recovery-depth 1")
+    assert report["shaping"] == {}
+    line, report = pretrain(bots, "--preset", "human", "--recovery", "0")
+    assert line == ("qwop-pretrain: preset human (--preset): --drop-settling --recovery 0 "
+                    "--recovery-depth 1; given on the command line: recovery")
+    assert report["shaping"]["recovery_decisions"] == 0 and report["shaping"]["settling_dropped"] >= 0
+
+
+def test_a_clone_of_mostly_falls_or_below_a_sane_accuracy_is_a_loud_warning(pretrained, tmp_path) -> None:
+    # The card's own form on the bundled runs: the stride and shuffle runs with the three flail falls.
+    examples = Path(__file__).resolve().parents[1] / "examples" / "data"
+    out = tmp_path / "all.zip"
+    code, stdout, stderr = _run(pretrain_main, ["--demos", str(examples / "*.h5"), "--out", str(out),
+                                                "--epochs", "40", "--quiet"])
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if line.startswith("qwop-pretrain: WARNING: ")]
+    assert len(warnings) == 2, stderr
+    assert "3 of the 6 kept episodes end in a fall" in warnings[0] and "--outcome finished" in warnings[0]
+    report = json.loads(out.with_name("all.report.json").read_text())
+    assert report["valid"]["accuracy"] < 0.5 and warnings[1].startswith(
+        f"qwop-pretrain: WARNING: validation accuracy {report['valid']['accuracy']:.1%}")
+    assert report["warnings"] == [w.removeprefix("qwop-pretrain: WARNING: ") for w in warnings]
+    assert read_model_info(out)["warnings"] == report["warnings"]
+    # A clone of the stride runs (97%) gets none.
+    _, _, _, stderr = pretrained
+    assert "WARNING" not in stderr
+    assert json.loads(pretrained[0].with_name("bc.report.json").read_text())["warnings"] == []
+
+
 @pytest.mark.parametrize("case", ["empty-glob", "missing-file", "not-hdf5", "one-episode", "bad-out",
                                   "bad-lr", "no-such-split"])
 def test_pretrain_bad_input_is_one_line(case: str, tmp_path: Path) -> None:

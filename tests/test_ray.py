@@ -138,7 +138,8 @@ def test_bad_ray_settings_are_one_line_naming_the_flag(tmp_path, capsys, monkeyp
     # Without the extra: the same one line.
     monkeypatch.setitem(sys.modules, "ray", None)
     assert main([*base, "--ray"]) == 1
-    needs = "qwop-finetune: error: --ray: needs the ray package: pip install 'qwopkit[ray]'\n"
+    needs = ("qwop-finetune: error: --ray: needs the ray package: pip install -e '.[ray]' "
+             "(from the checkout)\n")
     assert capsys.readouterr().err == needs
     assert not (tmp_path / "out").exists()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from qwopkit.adapter.openqwop import Engine, O, P, Q, W
@@ -247,6 +249,67 @@ def test_ctrl_c_writes_the_current_run_as_aborted(x_display, tmp_path):
     assert episode.meta["outcome"] == "aborted" and episode.meta["hud_time"] > 1.0
     assert resimulate(path).max_deviation == 0.0
     assert "Traceback" not in err
+
+
+@needs_browser
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run (apt-get install xvfb)")
+def test_ctrl_c_under_xvfb_run_ends_cleanly_whatever_dies_first(tmp_path, request):
+    """A terminal's Ctrl-C signals the whole group: `xvfb-run`'s Xvfb ends with the recorder, and
+    often first. The recorder still writes the run, summarises and exits 0, with no trace.
+    xvfb-run's own status says nothing of the recorder's here (its clean-up fails to kill the
+    Xvfb the signal already ended: 1 under bash, 130 under dash), so a shell inside reports it."""
+    out = tmp_path / "data"
+    # xvfb-run under dash dies of the signal before its clean-up: its folder goes with this one.
+    # (A short folder: Chromium's socket path must stay under 108 bytes.)
+    tmp = Path(tempfile.mkdtemp(prefix="xr-"))
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TMPDIR=str(tmp))
+    env.pop("DISPLAY", None)
+    record = shlex.join([sys.executable, "-m", "qwopkit.recorder.cli", "--bot", "stride", "--headless",
+                         "--out", str(out)])
+    proc = subprocess.Popen(["xvfb-run", "-a", "bash", "-c", f'{record}; echo "exit status $?"'], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "recording bot stride" in line, (line, proc.stderr and proc.stderr.read())
+        time.sleep(1.5)
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    assert "Traceback" not in stderr and "Exception" not in stderr, stderr
+    lines = stdout.splitlines()
+    assert lines[-1] == "exit status 0", (stdout, stderr)
+    assert lines[-4].startswith("qwop-record: 1 run (0 finished, 0 fell, 0 timed out, 1 aborted)"), stdout
+    assert lines[-3] == f"next: qwop-app --data {out}    # look at the runs, keep or exclude them"
+    [path] = out.glob("*.h5")
+    assert read_episode(path).meta["outcome"] == "aborted"
+    # Nothing of the group is left: not the recorder, Xvfb, chromedriver nor Chromium.
+    deadline = time.monotonic() + 10
+    while (left := [p for p in psutil.process_iter(["pid"]) if _group(p) == proc.pid]) and \
+            time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, [describe(p) for p in left]
+
+
+def _group(process) -> int | None:
+    try:
+        return os.getpgid(process.pid)
+    except OSError:
+        return None
+
+
+def test_without_a_display_the_recorder_names_xvfb_run(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.recorder.cli", "--bot", "stride", "--out",
+                           str(tmp_path)], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == ["qwop-record: error: no X display (DISPLAY is not set): run it on a "
+                                        "desktop, or on a virtual display with `xvfb-run -a qwop-record ...`"]
 
 
 @needs_browser

@@ -4,7 +4,12 @@
     qwop-app --data data/ --address 0.0.0.0 --port 8600   # reachable from the network
 
 It runs `streamlit run` on the app in this process, with the address bound to localhost unless
-`--address` says otherwise, usage statistics off, and no file watcher.
+`--address` says otherwise, usage statistics off, no first-run email prompt, and no file watcher.
+It starts the same way in a terminal, in the background or under a service manager: Streamlit
+asks for an email on its first run unless `server.showEmailPrompt` is off, and without a
+terminal that prompt meets the end of its input and Streamlit exits 255 with no message of its
+own. Whether a browser window opens is Streamlit's own rule (not without a display) unless
+`--no-browser` says never.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 
 from qwopkit.console import HelpFormatter
 
-from .folder import default_data
+from .folder import default_data, missing_default_data
 
 PROG = "qwop-app"
 SCRIPT = Path(__file__).with_name("streamlit_app.py")
@@ -26,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                            "on a folder of episodes.",
                                      formatter_class=HelpFormatter)
     parser.add_argument("--data", type=Path, default=None,
-                        help="folder of episode files (default: examples/data/)")
+                        help="folder of episode files (default: data/, where qwop-record writes)")
     parser.add_argument("--address", default="127.0.0.1",
                         help="address to listen on (127.0.0.1: this machine only; 0.0.0.0 shares it)")
     parser.add_argument("--port", type=int, default=8501, help="port to listen on")
@@ -38,7 +43,8 @@ def streamlit_argv(args: argparse.Namespace) -> list[str]:
     """The `streamlit run` command line for these arguments."""
     return ["streamlit", "run", str(SCRIPT),
             "--server.address", args.address, "--server.port", str(args.port),
-            "--server.headless", "true" if args.no_browser else "false",
+            *(["--server.headless", "true"] if args.no_browser else []),
+            "--server.showEmailPrompt", "false",
             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
             "--client.toolbarMode", "viewer",
             "--", "--data", str(args.data)]
@@ -47,6 +53,8 @@ def streamlit_argv(args: argparse.Namespace) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.data is None and not default_data().is_dir():
+        parser.error(f"--data: {missing_default_data()}")
     args.data = args.data or default_data()
     if not args.data.is_dir():
         parser.error(f"--data: {args.data} is not a folder")

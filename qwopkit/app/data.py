@@ -189,6 +189,15 @@ def _run(path: str, stamp: tuple[int, int, int], marks: str | None) -> Run:
         )
     obs = ep.observations.astype(np.float64)
     time = np.arange(len(obs)) * dt
+    # An imported run's decisions lasted what the player's recorder took (the seed's: 3.39
+    # updates on average, not frame_skip's 3): its HUD time per decision, where the import
+    # inferred one, sets the time axis and the replay's pace, so that the replay lasts as long
+    # as the run's HUD time says.
+    hud = np.asarray(ep.infos.get("hud_time", np.full(len(obs), np.nan)), dtype=np.float64)
+    if len(hud) == len(obs) and np.isfinite(hud).all() and hud[-1] > hud[0] and t:
+        time = hud - hud[0]
+        dt = float(time[-1] / t)
+        decision_time = time[:-1]
     vx = obs[:, SEED_OBS_FIELDS.index("torso.vx")]
     distance = np.asarray(ep.infos["distance"], dtype=np.float64)
     estimated = not np.isfinite(distance).all()
@@ -198,12 +207,12 @@ def _run(path: str, stamp: tuple[int, int, int], marks: str | None) -> Run:
         note = "This imported run has no raw state and not the seed's 71 features: it cannot be replayed."
     else:
         if estimated:  # positions along the track were not recorded: integrate the torso's speed
-            distance = np.concatenate([[0.0], np.cumsum(vx[:-1] * dt)]) / UNITS_PER_METRE
+            distance = np.concatenate([[0.0], np.cumsum(vx[:-1] * np.diff(time))]) / UNITS_PER_METRE
         keys = np.append(ACTION_KEYS[ep.actions], 0)
         replay = states_from_seed_observations(obs, distance * UNITS_PER_METRE, distance=distance,
                                                hud_time=time, keys=keys)
         note = ("Imported run without raw state: the runner is drawn from its 71 recorded features "
-                f"(one frame per decision, {1 / dt:.0f} per second)"
+                f"(one frame per decision, {1 / dt:.1f} per second)"
                 + ("; its place on the track is estimated from the torso's speed." if estimated else "."))
     return Run(
         name=name, meta=meta, steps=t, has_state=False, time=time, torso_speed=vx / UNITS_PER_METRE,

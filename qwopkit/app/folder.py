@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from qwopkit.dataset import EpisodeError, resolve_paths
+from qwopkit.dataset import DEFAULT_DATA, NO_DEFAULT_DATA, EpisodeError, resolve_paths
 
 # A file name longer than the file system allows gives an OSError on every use; a folder nested
 # thousands deep makes path resolution recurse until Python gives up. Both are refused first.
@@ -126,6 +126,10 @@ def _within(path: Path, root: Path) -> bool:
 
 
 def default_data() -> Path:
-    """examples/data/ of the current folder, else the one beside the package (a checkout)."""
-    here = Path("examples/data")
-    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "examples" / "data"
+    """The one default data folder (data/ of the current folder), where qwop-record writes."""
+    return DEFAULT_DATA
+
+
+def missing_default_data() -> str:
+    """What to say when the default data folder is not there (yet)."""
+    return NO_DEFAULT_DATA + " (qwop-app --data examples/data)"

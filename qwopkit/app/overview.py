@@ -26,24 +26,31 @@ SEARCHED = ("file", "player", "session", "outcome", "exclude_reason", "note", "m
 DISTANCE_MAX = 100.0  # m: the track's length
 HUD_TIME_MAX = 180.0  # s: the recorder's default time limit (physics.TIME_LIMIT; the app loads no engine)
 
+# Widths in pixels: the default columns (and the error column when a file cannot be read) fit a
+# 1400-pixel window beside the sidebar (Streamlit's 336 and the page's margins leave about 900);
+# the rest show with "all columns", and the table then scrolls sideways.
 COLUMNS = {
-    "file": st.column_config.TextColumn("file", pinned=True),
-    "player": st.column_config.TextColumn("player"),
-    "session": st.column_config.TextColumn("session"),
-    "start_time": st.column_config.DatetimeColumn("recorded at (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "outcome": st.column_config.TextColumn("outcome"),
-    "distance": st.column_config.NumberColumn("distance", format="%.1f m"),
-    "hud_time": st.column_config.NumberColumn("HUD time", format="%.1f s"),
-    "steps": st.column_config.NumberColumn("decisions", format="%d"),
-    "kept": st.column_config.CheckboxColumn("kept"),
-    "exclude_reason": st.column_config.TextColumn("why excluded"),
-    "tags": st.column_config.ListColumn("tags"),
-    "rating": st.column_config.NumberColumn("rating", format="%d"),
-    "note": st.column_config.TextColumn("note"),
-    "mu_method": st.column_config.TextColumn("mu method"),
-    SOURCE: st.column_config.TextColumn("source"),
-    ERROR: st.column_config.TextColumn("error", width="medium"),
+    "file": st.column_config.TextColumn("file", pinned=True, width=200),
+    "player": st.column_config.TextColumn("player", width=80),
+    "session": st.column_config.TextColumn("session", width=110),
+    "start_time": st.column_config.DatetimeColumn("recorded at (UTC)", format="YYYY-MM-DD HH:mm:ss",
+                                                  width=150),
+    "outcome": st.column_config.TextColumn("outcome", width=70),
+    "distance": st.column_config.NumberColumn("distance", format="%.1f m", width=70),
+    "hud_time": st.column_config.NumberColumn("HUD time", format="%.1f s", width=70),
+    "steps": st.column_config.NumberColumn("decisions", format="%d", width=70),
+    "kept": st.column_config.CheckboxColumn("kept", width=45),
+    "exclude_reason": st.column_config.TextColumn("why excluded", width=110),
+    "tags": st.column_config.ListColumn("tags", width=90),
+    "rating": st.column_config.NumberColumn("rating", format="%d", width=50),
+    "note": st.column_config.TextColumn("note", width=120),
+    "mu_method": st.column_config.TextColumn("mu method", width=90),
+    SOURCE: st.column_config.TextColumn("source", width=65),
+    ERROR: st.column_config.TextColumn("error", width=90),
 }
+DEFAULT_COLUMNS = ("file", "player", "outcome", "distance", "hud_time", "steps", "kept", "tags", "rating",
+                   SOURCE)
+TABLE_WIDTH = 900  # px a 1400-pixel window leaves the table beside the sidebar
 
 
 @dataclass
@@ -162,7 +169,9 @@ def _table(shown: pd.DataFrame) -> list[str]:
         rows = [i for i, f in enumerate(files) if f in ticked]
         st.session_state["table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
         st.session_state["table:signature"] = signature
-    columns = [c for c in COLUMNS if c in shown.columns and c != ERROR]
+    every = st.toggle("all columns", key="overview:all-columns", persist_state="session",
+                      help="also session, recording time, why excluded, note and mu method")
+    columns = [c for c in COLUMNS if c in shown.columns and c != ERROR and (every or c in DEFAULT_COLUMNS)]
     if (shown[ERROR] != "").any():  # the reason next to the name, where it is seen
         columns.insert(1, ERROR)
     event = st.dataframe(shown[columns], key="table", on_select="rerun", selection_mode="multi-row",

@@ -2,9 +2,9 @@
 
     streamlit run app.py -- --data data/      # or: qwop-app --data data/
 
-Without `--data` the app opens `examples/data/` (the current folder's, else the one beside the
-package). The view is bound to the address (`?view=Episode&episode=NAME`), so a view can be
-shared as a link on the same machine.
+Without `--data` the app opens `data/` of the current folder, where qwop-record writes (the
+bundled runs: `--data examples/data`). The view is bound to the address
+(`?view=Episode&episode=NAME`), so a view can be shared as a link on the same machine.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import streamlit as st
 from qwopkit.dataset import EpisodeError
 
 from . import compare, curate, data, episode, overview, state
-from .folder import DataFolder, default_data
+from .folder import DataFolder, default_data, missing_default_data
 
 RENDER = {"Overview": overview.render, "Episode": episode.render, "Compare": compare.render,
           "Curate": curate.render}
@@ -37,6 +37,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="app.py", add_help=False)
     parser.add_argument("--data", type=Path, default=None)
     args, _ = parser.parse_known_args(argv)  # Streamlit and test runners leave their own arguments
+    args.given = args.data is not None
     args.data = args.data or default_data()
     return args
 
@@ -47,8 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         folder = DataFolder(args.data)
     except EpisodeError as exc:
-        st.error(f"--data: {exc}")
+        st.error(f"--data: {exc}" if args.given else f"--data: {missing_default_data()}")
         st.stop()
+        return  # st.stop() ends the script under Streamlit only; run bare, the page ends here too
 
     side = st.sidebar
     side.title("qwopkit")

@@ -31,7 +31,7 @@ from .index import build_index, filter_index
 from .interop import export_minari, import_npz
 from .merge import MergeReport, merge
 from .mu import SoftmaxRegression, crossfit_mu, estimate_mu, smoothed_mu
-from .paths import resolve_paths
+from .paths import DEFAULT_DATA, NO_DEFAULT_DATA, resolve_paths
 from .schema import ACTION_SET, FORMAT, FORMAT_VERSION, OBSERVATION_FIELDS, decision_bounds, episode_filename
 from .splits import read_splits, split_members
 from .splitting import make_split
@@ -39,6 +39,7 @@ from .transitions import Transitions, to_transitions
 from .writer import EpisodeWriter, next_episode_index, rewrite_episode, write_episode
 
 __all__ = [
+    "DEFAULT_DATA", "NO_DEFAULT_DATA",
     "ACTION_SET", "ATTRIBUTES", "FORMAT", "FORMAT_VERSION", "OBSERVATION_FIELDS", "DatasetParameterError",
     "Episode", "EpisodeError", "EpisodeFile", "EpisodeWarning", "EpisodeWriter", "MergeReport", "ResimReport",
     "SoftmaxRegression", "Transitions", "build_index", "crossfit_mu", "decision_bounds", "default_meta",

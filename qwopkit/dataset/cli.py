@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 import warnings
 from collections import Counter
@@ -26,12 +27,13 @@ from rich.console import Console
 from rich.table import Table
 
 from qwopkit.atomic import clean_leftovers
-from qwopkit.console import HelpFormatter, error_line, output_console, run_console
+from qwopkit.console import HelpFormatter, error_line, output_console, print_next, run_console
 from qwopkit.errors import InputError
 
 from .attributes import ATTRIBUTES
 from .episodes import EpisodeFile, ExtraCheck, open_episode
 from .errors import EpisodeError, EpisodeWarning
+from .paths import DEFAULT_DATA, NO_DEFAULT_DATA
 
 PROG = "qwop-data"
 
@@ -66,6 +68,10 @@ def _out() -> Console:
 def cmd_ls(args: argparse.Namespace, tools: Tools) -> int:
     from .index import build_index, filter_index
 
+    if not args.specs:  # none given: the default folder, which a new user may not have yet
+        if not DEFAULT_DATA.is_dir():
+            raise EpisodeError(DEFAULT_DATA, NO_DEFAULT_DATA + " (qwop-data ls examples/data)")
+        args.specs = [str(DEFAULT_DATA)]
     df = build_index(args.specs, progress=True)
     df = filter_index(df, player=args.player, session=args.session, outcome=args.outcome, kept=args.kept,
                       tag=args.tag, imported=args.imported, min_distance=args.min_distance,
@@ -257,6 +263,18 @@ def cmd_export_minari(args: argparse.Namespace, tools: Tools) -> int:
     return 0
 
 
+def cmd_fetch_seed(args: argparse.Namespace, tools: Tools) -> int:
+    from .seed import FILES, FOLDER, fetch_seed_demos
+
+    report = fetch_seed_demos(args.out or FOLDER, log=lambda line: print(f"{PROG}: {line}", flush=True))
+    print(f"{PROG}: the seed's {len(FILES)} recordings are in {report.folder}/ ({len(report.downloaded)} "
+          f"downloaded, {len(report.kept)} there already; every checksum right)")
+    out = shlex.quote(str(report.folder))
+    print_next(f"qwop-data import-npz {out}/kuro_try*.npz --player kurodo --out data/kurodo"
+               "    # the top player's 50 runs as episodes")
+    return 0
+
+
 def cmd_import_npz(args: argparse.Namespace, tools: Tools) -> int:
     from .interop import import_npz
 
@@ -310,8 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
                        **({"nargs": "+"} | kwargs))
 
     s = command("ls", "list episodes as a table (filterable)")
-    s.add_argument("specs", metavar="SPEC", nargs="*", default=["."],
-                   help="episode files, folders or globs (default: the current folder)")
+    s.add_argument("specs", metavar="SPEC", nargs="*",
+                   help=f"episode files, folders or globs (default: {DEFAULT_DATA}/, where qwop-record "
+                        "writes)")
     s.add_argument("--player", help="only this player's episodes")
     s.add_argument("--session", help="only this session's episodes")
     s.add_argument("--outcome", choices=("finished", "fell", "timeout", "aborted", "unknown"),
@@ -393,6 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     specs(s)
     s.add_argument("--tolerance", type=float, default=0.0, help="exit 1 above this deviation")
     s.set_defaults(func=cmd_replay)
+
+    s = command("fetch-seed", "download the seed's published recordings (a top player's and a "
+                              "beginner's SB2 .npz files), each checked against its checksum")
+    s.add_argument("--out", type=Path, default=None, metavar="FOLDER",
+                   help="where they go (default: data/seed-demos, where the tests and qwop-bench look)")
+    s.set_defaults(func=cmd_fetch_seed)
 
     s = command("export-minari", "export kept episodes as a Minari dataset")
     specs(s)

@@ -19,6 +19,12 @@ from .schema import SUFFIX
 
 PathSpec = str | Path | Iterable[str | Path]
 
+# The one default data folder, relative to the current folder: where `qwop-record` writes runs
+# and where `qwop-data` and `qwop-app` look when given none.
+DEFAULT_DATA = Path("data")
+NO_DEFAULT_DATA = ("there is no data/ folder here yet: qwop-record writes runs into it; "
+                   "the bundled runs are in examples/data")
+
 
 def _listing(folder: Path) -> list[Path]:
     # Sub-folders are not listed, even named *.h5, so that resolving a listing again gives it back.

@@ -29,7 +29,8 @@ from qwopkit.console import HelpFormatter, output_console, run_console
 from qwopkit.dataset import build_index
 
 from .bc import BCConfig, cross_entropy, load_demos, train_bc
-from .cli import add_shaping_options, shaped
+from .cli import add_shaping_options, apply_preset, describe_preset, shaped
+from .presets import episode_sources
 
 ACCURACY_GOAL = 0.90
 DISTANCE_GOAL = 0.80
@@ -65,6 +66,7 @@ def _check(args: argparse.Namespace) -> int:
     for row in kept.itertuples():
         table.add_row(row.file, row.outcome, f"{row.distance:.2f} m", f"{row.hud_time:.2f} s", str(row.steps))
     console.print(table)
+    console.print(describe_preset(apply_preset(args, episode_sources([str(p) for p in kept["path"]]))))
     target = float(kept["distance"].mean())
     console.print(f"mean distance of the demonstrations: {target:.2f} m; "
                   f"goal {DISTANCE_GOAL:.0%} of it = {DISTANCE_GOAL * target:.2f} m")

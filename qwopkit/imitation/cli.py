@@ -10,15 +10,18 @@ the report. Every error a user can cause is one line: `qwop-pretrain: error: <fi
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from qwopkit.console import HelpFormatter, run_console
-from qwopkit.errors import InputError
+from qwopkit.console import HelpFormatter, print_next, run_console
+from qwopkit.errors import ExistsError, InputError
 
 from .config import BCConfig
+from .presets import PRESETS, Preset, Sources
 
 if TYPE_CHECKING:
     from .bc import Demos
@@ -27,7 +30,7 @@ PROG = "qwop-pretrain"
 # Library parameters and the flags that set them: the error funnel names the flag.
 FLAGS = {"specs": "--demos", "train_actions": "--demos", "train_obs": "--demos", "valid_obs": "--demos",
          "split": "--split", "valid_fraction": "--valid", "lr": "--lr",
-         "per_decision": "--recovery", "depth": "--recovery-depth"}
+         "per_decision": "--recovery", "depth": "--recovery-depth", "overwrite": "--force"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demos", nargs="+", required=True, metavar="SPEC",
                    help="episode files, folders or globs (kept episodes are used)")
     p.add_argument("--out", default="models/bc.zip", help="model file to write (SB3 zip)")
+    p.add_argument("--force", action="store_true", help="replace the model (and its report) at --out")
     p.add_argument("--split", metavar="NAME", help="a named split of the episodes' splits.json "
                    "(qwop-data split); default: a seeded split by episode made in memory")
     p.add_argument("--valid", type=float, default=0.2, metavar="FRACTION",
@@ -62,14 +66,44 @@ def add_shaping_options(p: argparse.ArgumentParser) -> None:
                    help="weigh each action's decisions by count^-X in the loss (0: as recorded, 1: balanced)")
     p.add_argument("--obs-noise", type=float, default=d.obs_noise,
                    help="Gaussian noise on the training inputs, in standard deviations of each feature")
-    shaping = p.add_argument_group("shaping the demonstrations (docs/imitation.md)")
-    shaping.add_argument("--drop-settling", action="store_true",
+    shaping = p.add_argument_group("shaping the demonstrations (docs/imitation.md); a preset sets the "
+                                   "three below, each flag given replaces its value")
+    shaping.add_argument("--preset", choices=sorted(PRESETS),
+                         help="human: " + _settings(PRESETS["human"]) + "; bot: " + _settings(PRESETS["bot"])
+                              + " (default: human unless every episode is a bot's)")
+    shaping.add_argument("--drop-settling", action=argparse.BooleanOptionalAction, default=None,
                          help="leave out each run's decisions before its first key press")
-    shaping.add_argument("--recovery", type=int, default=0, metavar="N",
+    shaping.add_argument("--recovery", type=int, default=None, metavar="N",
                          help="add N recovery decisions per recorded training decision: the engine "
                               "takes other actions from his recorded state, labelled with his next one")
-    shaping.add_argument("--recovery-depth", type=int, default=3, metavar="D",
+    shaping.add_argument("--recovery-depth", type=int, default=None, metavar="D",
                          help="recovery decisions are 1 to D other actions off his path")
+
+
+def _settings(preset: Preset) -> str:
+    """A preset as the flags that say the same."""
+    return (f"{'--drop-settling' if preset.drop_settling else '--no-drop-settling'} "
+            f"--recovery {preset.recovery} --recovery-depth {preset.recovery_depth}")
+
+
+def apply_preset(args: argparse.Namespace, sources: Sources) -> dict[str, Any]:
+    """Fill the shaping flags not given from `--preset`, or from the preset the episodes call for
+    (their own attributes: a person's, imported or recorded, or a bot's); returns the record kept
+    in the report and the model."""
+    from .presets import choose_preset, preset_record
+
+    if args.preset:
+        name, why = args.preset, "--preset"
+    else:
+        name, why = choose_preset(sources)
+    preset = PRESETS[name]
+    given = {k: getattr(args, k) for k in ("drop_settling", "recovery", "recovery_depth")}
+    for key, value in given.items():
+        if value is None:
+            setattr(args, key, getattr(preset, key))
+    used = {k: getattr(args, k) for k in given}
+    changed = [k for k, v in given.items() if v is not None and v != getattr(preset, k)]
+    return {**preset_record(name, why, used), "flags_given": changed}
 
 
 def shaped(demos: Demos, args: argparse.Namespace, *, seed: int, progress: bool = False) -> Demos:
@@ -82,6 +116,13 @@ def shaped(demos: Demos, args: argparse.Namespace, *, seed: int, progress: bool 
                        recovery_depth=args.recovery_depth, seed=seed, progress=progress)
 
 
+def describe_preset(record: dict[str, Any]) -> str:
+    """One line: the preset, why, and the settings used."""
+    used = Preset(**record["used"])
+    over = f"; given on the command line: {', '.join(record['flags_given'])}" if record["flags_given"] else ""
+    return f"preset {record['name']} ({record['why']}): {_settings(used)}{over}"
+
+
 def _check(args: argparse.Namespace) -> None:
     checks = (("--lr", args.lr, args.lr > 0), ("--batch-size", args.batch_size, args.batch_size >= 1),
               ("--epochs", args.epochs, args.epochs >= 1), ("--patience", args.patience, args.patience >= 1),
@@ -89,14 +130,17 @@ def _check(args: argparse.Namespace) -> None:
               ("--weight-decay", args.weight_decay, args.weight_decay >= 0),
               ("--class-balance", args.class_balance, 0 <= args.class_balance <= 1),
               ("--obs-noise", args.obs_noise, args.obs_noise >= 0),
-              ("--recovery", args.recovery, args.recovery >= 0),
-              ("--recovery-depth", args.recovery_depth, args.recovery_depth >= 1),
+              ("--recovery", args.recovery, args.recovery is None or args.recovery >= 0),
+              ("--recovery-depth", args.recovery_depth,
+               args.recovery_depth is None or args.recovery_depth >= 1),
               ("--valid", args.valid, 0 < args.valid < 1))
     for flag, value, ok in checks:
         if not ok:
             raise InputError(flag, f"bad value {value}")
     if not str(args.out).endswith(".zip"):
         raise InputError("--out", f"the model file must end in .zip, got {args.out!r}")
+    if Path(args.out).exists() and not args.force:
+        raise ExistsError(args.out, "a model is there already")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,12 +149,16 @@ def run(args: argparse.Namespace) -> int:
     from qwopkit.rl.policies import save_policy
 
     from .bc import load_demos, train_bc
-    from .report import build_report, print_report, report_path, summary, write_report
+    from .presets import episode_sources
+    from .report import build_report, doubts, print_report, report_path, summary, write_report
 
     config = BCConfig(lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
                       ent_coef=args.ent_coef, weight_decay=args.weight_decay, seed=args.seed,
                       class_balance=args.class_balance, obs_noise=args.obs_noise)
     demos = load_demos(args.demos, split=args.split, valid_fraction=args.valid, seed=args.seed)
+    sources = episode_sources(demos.train_episodes + demos.valid_episodes)
+    preset = apply_preset(args, sources)
+    print(f"{PROG}: {describe_preset(preset)}", flush=True)
     if args.drop_settling or args.recovery:
         demos = shaped(demos, args, seed=args.seed, progress=not args.quiet)
         print(f"{PROG}: {demos.shaping['settling_dropped']} settling decisions left out, "
@@ -121,11 +169,17 @@ def run(args: argparse.Namespace) -> int:
     result = train_bc(demos.train_obs, demos.train_actions, demos.valid_obs, demos.valid_actions, config,
                       progress=not args.quiet)
     report = build_report(demos, result, config, specs=[str(s) for s in args.demos], model=args.out,
-                          seconds=time.monotonic() - start)
+                          seconds=time.monotonic() - start, preset=preset)
+    report["warnings"] = doubts(report, sources)
     model = save_policy(result.policy, args.out, info=summary(report))
     written = write_report(report, report_path(model))
     print_report(report)
     print(f"{PROG}: model {model}, report {written}")
+    for doubt in report["warnings"]:  # last, where they are seen; and in the report
+        print(f"{PROG}: WARNING: {doubt}", file=sys.stderr, flush=True)
+    print_next(f"qwop-eval {shlex.quote(str(model))}",
+               f"qwop-finetune --demos {' '.join(shlex.quote(str(s)) for s in args.demos)} "
+               f"--init {shlex.quote(str(model))}")
     return 0
 
 

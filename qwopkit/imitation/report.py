@@ -19,6 +19,7 @@ from qwopkit.console import output_console
 from qwopkit.spaces import ACTION_NAMES
 
 from .bc import BCConfig, BCResult, Demos, config_dict, confusion, cross_entropy, predict_logits
+from .presets import Sources
 
 
 def report_path(model: str | Path) -> Path:
@@ -35,7 +36,7 @@ def _part(result: BCResult, obs: np.ndarray, actions: np.ndarray) -> dict[str, A
 
 
 def build_report(demos: Demos, result: BCResult, config: BCConfig, *, specs: list[str], model: str | Path,
-                 seconds: float) -> dict[str, Any]:
+                 seconds: float, preset: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything about one cloning run, JSON-able."""
     # Training figures on the recorded decisions only (not on recovery decisions added to them).
     n_recorded = len(demos.train_actions) if demos.train_recorded is None else demos.train_recorded
@@ -57,6 +58,7 @@ def build_report(demos: Demos, result: BCResult, config: BCConfig, *, specs: lis
         "model": str(model),
         "demos": specs,
         "split": demos.split,
+        "preset": preset,
         "shaping": demos.shaping,
         "episodes": {"train": demos.train_episodes, "valid": demos.valid_episodes},
         "config": config_dict(config),
@@ -72,6 +74,32 @@ def build_report(demos: Demos, result: BCResult, config: BCConfig, *, specs: lis
     }
 
 
+# A clone below this validation accuracy, or no better than always predicting the validation
+# part's most common action, has not learnt its demonstrations (a person's clone reaches 70-77%,
+# a bot's 97%: docs/imitation.md, docs/kuro.md).
+SANE_ACCURACY = 0.5
+
+
+def doubts(report: dict[str, Any], sources: Sources) -> list[str]:
+    """What is wrong with a clone or its demonstrations that a user should hear about, with what
+    to do: demonstrations that are mostly falls, and a validation accuracy nobody should use."""
+    out = []
+    falls, episodes = sources.outcomes.get("fell", 0), sources.episodes
+    if episodes and 2 * falls >= episodes:  # half or more
+        out.append(f"{falls} of the {episodes} kept episodes end in a fall: the clone learns to fall too. "
+                   "Clone the runs that went well (qwop-data ls DIR --outcome finished; leave falls out "
+                   "with qwop-data mark FILE ... --exclude fall)")
+    valid = report["valid"]
+    counts = np.array(valid["confusion"]).sum(axis=1)
+    majority = float(counts.max() / counts.sum()) if counts.sum() else 0.0
+    if valid["transitions"] and (valid["accuracy"] < SANE_ACCURACY or valid["accuracy"] <= majority):
+        out.append(f"validation accuracy {valid['accuracy']:.1%} (always the commonest action: "
+                   f"{majority:.1%}; a usable clone reaches {SANE_ACCURACY:.0%} or more): the validation "
+                   "episodes are played unlike the training ones. Clone runs of one kind (a player's "
+                   "finished runs: qwop-data ls DIR --outcome finished --player P) or name a split (--split)")
+    return out
+
+
 def summary(report: dict[str, Any]) -> dict[str, Any]:
     """The short form stored inside the model zip."""
     return {
@@ -82,6 +110,8 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
         "accuracy": {k: report[k]["accuracy"] for k in ("train", "valid")},
         "best_epoch": report["best_epoch"],
         "config": report["config"],
+        "preset": report.get("preset"),
+        "warnings": report.get("warnings", []),
     }
 
 

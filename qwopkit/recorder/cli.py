@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import queue
+import shlex
 import signal
 import sys
 import time
@@ -24,7 +25,8 @@ from pathlib import Path
 from qwopkit.adapter.openqwop.physics import TIME_LIMIT
 
 from ..adapter.openqwop.physics import UPDATES_PER_SECOND
-from ..console import HelpFormatter, error_line, run_console
+from ..console import HelpFormatter, error_line, print_next, run_console
+from ..dataset import DEFAULT_DATA
 
 PROG = "qwop-record"
 ERROR = f"{PROG}: error:"
@@ -38,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "'bot:NAME' is short for --bot NAME")
     parser.add_argument("--bot", metavar="NAME", help="a scripted player (stride, shuffle, flail) "
                                                       "that presses real keys")
-    parser.add_argument("--out", default="data", type=Path, help="folder for episode files")
+    parser.add_argument("--out", default=DEFAULT_DATA, type=Path, help="folder for episode files")
     parser.add_argument("--episodes", type=int, metavar="N", help="stop after N runs are written "
                                                                   "(default: until Esc or Ctrl-C)")
     parser.add_argument("--frame-skip", type=int, default=3, help="game updates per decision")
@@ -112,12 +114,13 @@ def _session(args: argparse.Namespace) -> int:
         return record_original(args, ERROR)
     needs_x = args.keys == "pynput" or not args.headless
     if needs_x and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-        print(f"{ERROR} no X display (DISPLAY is not set): run under a desktop or Xvfb", file=sys.stderr)
+        print(f"{ERROR} no X display (DISPLAY is not set): run it on a desktop, or on a virtual "
+              f"display with `xvfb-run -a {PROG} ...`", file=sys.stderr)
         return 2
 
     from ..adapter.browser import BrowserError, BrowserGame, open_browser
     from ..adapter.openqwop.host import GameHost
-    from .keyboard import BotKeyboard, PynputKeys, drive_host
+    from .keyboard import BotKeyboard, PynputKeys, drive_host, ignore_display_loss_on_collection
     from .session import RunRecorder
 
     recorder = RunRecorder(args.out, args.player, args.session, frame_skip=args.frame_skip,
@@ -129,9 +132,20 @@ def _session(args: argparse.Namespace) -> int:
     host = GameHost(port=args.port, seed=args.seed, page_input=args.keys == "page")
 
     # Ctrl-C and SIGTERM end the session like Esc: the handler only sets a flag that the loop
-    # polls, so no exception can land inside a lock, a queue or a file write.
+    # polls, so no exception can land inside a lock, a queue or a file write. A terminal's Ctrl-C
+    # reaches the whole process group: under `xvfb-run` the X server may end before we do, so a
+    # lost display ends the session too, quietly after a signal, as an error without one.
+    signalled, display_lost = [], []
+
     def request_end(signum, frame) -> None:
+        signalled.append(signum)
         host.end_requested.set()
+
+    def lose_display() -> None:
+        display_lost.append(True)
+        host.end_requested.set()
+
+    ignore_display_loss_on_collection()
 
     signal.signal(signal.SIGINT, request_end)
     signal.signal(signal.SIGTERM, request_end)
@@ -142,14 +156,14 @@ def _session(args: argparse.Namespace) -> int:
     try:
         host.start()
         if args.keys == "pynput":
-            keys = PynputKeys(lambda kind, name, when: drive_host(host, kind, name)).start()
+            keys = PynputKeys(lambda kind, name, when: drive_host(host, kind, name), lose_display).start()
         driver = open_browser(headless=args.headless)
         BrowserGame(driver, host.url).wait_until_connected(timeout=20)
         if host.end_requested.is_set():  # interrupted while starting up
             raise KeyboardInterrupt
         host.restart()  # the first recorded run starts now, with the page showing it
         if args.bot:
-            bot = BotKeyboard(host, args.program).start()
+            bot = BotKeyboard(host, args.program, on_display_lost=lose_display).start()
         who = f"bot {args.bot}" if args.bot else args.player
         if not args.headless:
             ends = "Esc or closing the window ends"
@@ -172,10 +186,27 @@ def _session(args: argparse.Namespace) -> int:
         if keys is not None:
             keys.stop()
         if driver is not None:
-            driver.quit()
+            _quit(driver)
         host.stop()
-    print(f"qwop-record: {recorder.summary.line()}")
+    if display_lost and not signalled and status == 0:
+        print(f"{ERROR} the X display {os.environ.get('DISPLAY', '')} went away", file=sys.stderr)
+        status = 1
+    print(f"qwop-record: {recorder.summary.line()}", flush=True)
+    if recorder.summary.files:
+        out = shlex.quote(str(args.out))
+        print_next(f"qwop-app --data {out}    # look at the runs, keep or exclude them",
+                   f"qwop-pretrain --demos {out}    # clone them")
     return status
+
+
+def _quit(driver) -> None:
+    """Close the browser; one that is already gone (its display ended) needs nothing more."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        driver.quit()
+    except (WebDriverException, OSError):
+        pass
 
 
 def _record(recorder, host, ticks: queue.Queue, driver, episodes: int | None) -> bool:

@@ -8,6 +8,7 @@ recording travels exactly the path a person's does.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,28 @@ def _name(key) -> str | None:
     return None
 
 
+def display_gone(exc: BaseException) -> bool:
+    """Whether `exc` says the X display went away (its server ended: Xvfb killed by the same
+    Ctrl-C as the recorder, under `xvfb-run`), rather than a fault of ours."""
+    try:
+        from Xlib.error import ConnectionClosedError, DisplayError
+    except ImportError:  # not on X
+        return isinstance(exc, OSError)
+    return isinstance(exc, (ConnectionClosedError, DisplayError, OSError))
+
+
+def ignore_display_loss_on_collection() -> None:
+    """pynput's objects close their X connection when collected, and say so on stderr as an
+    'Exception ignored' trace when the display is already gone: leave those out (others print)."""
+    default = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if unraisable.exc_value is None or not display_gone(unraisable.exc_value):
+            default(unraisable)
+
+    sys.unraisablehook = hook
+
+
 def drive_host(host: GameHost, kind: str, name: str) -> None:
     """What a key event does in a session: Q W O P are held or let go, R restarts, Esc ends."""
     if name in KEY_BITS:
@@ -44,18 +67,32 @@ class PynputKeys:
 
     `on_event(kind, name, when)` is called from pynput's thread for each press of a key that was
     not held (X auto-repeat sends more presses while a key is held; they are dropped here) and
-    each release.
+    each release. If the X display goes away, the listener ends and `on_display_lost()` is called
+    (from its thread), with no trace.
     """
 
-    def __init__(self, on_event: Callable[[str, str, float], None]) -> None:
+    def __init__(self, on_event: Callable[[str, str, float], None],
+                 on_display_lost: Callable[[], None] = lambda: None) -> None:
         self._on_event = on_event
+        self._on_display_lost = on_display_lost
         self._held: set[str] = set()
         self._listener: Any = None  # pynput.keyboard.Listener, once started
 
     def start(self) -> PynputKeys:
         from pynput import keyboard
 
-        listener = self._listener = keyboard.Listener(on_press=self._press, on_release=self._release)
+        lost = self._on_display_lost
+
+        class Listener(keyboard.Listener):
+            def run(self) -> None:
+                try:
+                    super().run()
+                except Exception as exc:
+                    if not display_gone(exc):
+                        raise
+                    lost()
+
+        listener = self._listener = Listener(on_press=self._press, on_release=self._release)
         listener.start()
         listener.wait()  # the listener is live before the first run starts
         return self
@@ -79,9 +116,14 @@ class PynputKeys:
             return
         from pynput import keyboard
 
-        self._listener.stop()
-        # pynput's X listener only notices the stop on its next event: send a harmless one.
-        keyboard.Controller().tap(keyboard.Key.shift)
+        try:
+            self._listener.stop()
+            # pynput's X listener only notices the stop on its next event: send a harmless one.
+            keyboard.Controller().tap(keyboard.Key.shift)
+        except Exception as exc:
+            if not display_gone(exc):
+                raise
+            # The display is gone, and the listener's thread with it: nothing left to stop.
         self._listener.join(2.0)
         self._listener = None
 
@@ -97,8 +139,10 @@ class BotKeyboard:
     """
 
     def __init__(self, host: GameHost, program: KeyProgram, pause: float = 0.5,
-                 on_press: Callable[[str, float], None] | None = None) -> None:
+                 on_press: Callable[[str, float], None] | None = None,
+                 on_display_lost: Callable[[], None] = lambda: None) -> None:
         self.host = host
+        self.on_display_lost = on_display_lost  # called (from its thread) if the X display goes away
         self.program = program
         self.pause = pause
         self.on_press = on_press  # told (key, time.monotonic()) just before each press is sent
@@ -117,6 +161,14 @@ class BotKeyboard:
         self._thread.join(3.0)
 
     def _play(self) -> None:
+        try:
+            self._type()
+        except Exception as exc:
+            if not display_gone(exc):
+                raise
+            self.on_display_lost()
+
+    def _type(self) -> None:
         from pynput import keyboard
 
         typist = keyboard.Controller()

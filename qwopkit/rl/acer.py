@@ -44,6 +44,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_pkl, save_to_pkl
 from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
@@ -130,6 +131,10 @@ class ACER(BaseAlgorithm):
         the seed did).
     :param schedule: phases such as "self:2M,demos:1M,self:2M" (rl/schedules.py); None injects
         demonstrations throughout when `demos` are given.
+    :param threads: torch threads while `learn` runs (torch's own setting is restored after it).
+        One is fastest for this small network: with torch's default of one per core, the threads
+        of every tiny matrix product contend with the environments for the same cores (7x slower
+        on a 2-core machine). None leaves torch's setting alone.
     :param stats_window_size, tensorboard_log, policy_kwargs, verbose, seed, device,
         _init_setup_model: as in every SB3 algorithm.
     """
@@ -160,6 +165,7 @@ class ACER(BaseAlgorithm):
         demo_rate: float = 1.0,
         demo_mu: str = "dataset",
         schedule: str | PhaseSchedule | None = None,
+        threads: int | None = 1,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -173,7 +179,7 @@ class ACER(BaseAlgorithm):
                              buffer_size=buffer_size, replay_ratio=replay_ratio, replay_start=replay_start,
                              correction_term=correction_term, trust_region=trust_region, alpha=alpha,
                              delta=delta, demo_rate=demo_rate, demo_mu=demo_mu, max_grad_norm=max_grad_norm,
-                             q_coef=q_coef, ent_coef=ent_coef, q_warmup=q_warmup)
+                             q_coef=q_coef, ent_coef=ent_coef, q_warmup=q_warmup, threads=threads)
         super().__init__(policy, env, learning_rate, policy_kwargs=policy_kwargs,
                          stats_window_size=stats_window_size, tensorboard_log=tensorboard_log,
                          verbose=verbose, device=device, support_multi_env=True, seed=seed,
@@ -196,6 +202,7 @@ class ACER(BaseAlgorithm):
         self.demo_rate = demo_rate
         self.demo_mu = demo_mu
         self.schedule = PhaseSchedule.parse(schedule) if isinstance(schedule, str) else schedule
+        self.threads = threads
         self.replay_buffer: SegmentReplayBuffer | None = None
         self.segment_source: Any = None  # see set_segment_source
         if _init_setup_model:
@@ -209,7 +216,7 @@ class ACER(BaseAlgorithm):
         "delta": lambda v: v > 0, "demo_rate": lambda v: v >= 0, "demo_mu": lambda v: v in DEMO_MU,
         "max_grad_norm": lambda v: v > 0, "q_coef": lambda v: v >= 0, "ent_coef": lambda v: v >= 0,
         "learning_rate": lambda v: callable(v) or v > 0, "trust_region": lambda v: isinstance(v, bool),
-        "q_warmup": lambda v: v >= 0,
+        "q_warmup": lambda v: v >= 0, "threads": lambda v: v is None or (isinstance(v, int) and v >= 1),
     }
 
     @classmethod
@@ -493,9 +500,30 @@ class ACER(BaseAlgorithm):
                 self.logger.record_mean("replay_train/demo_share", float(batch.demo.mean()))
         self.logger.record_mean("replay/updates_per_iteration", replays)
 
+    def _setup_learn(self, total_timesteps: int, callback: MaybeCallback = None,
+                     reset_num_timesteps: bool = True, tb_log_name: str = "run",
+                     progress_bar: bool = False) -> tuple[int, BaseCallback]:
+        # With no logger set and no TensorBoard folder, SB3 makes a logger whose folder is a new,
+        # empty tmp/SB3-<date> on every learn(); one that writes to stdout only needs no folder.
+        if not self._custom_logger and self.tensorboard_log is None:
+            self.set_logger(Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)]
+                                   if self.verbose >= 1 else []))
+        return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+
     def learn(self: SelfACER, total_timesteps: int, callback: MaybeCallback = None, log_interval: int = 100,
               tb_log_name: str = "ACER", reset_num_timesteps: bool = True,
               progress_bar: bool = False) -> SelfACER:
+        threads = th.get_num_threads()
+        if self.threads is not None:  # (a zip saved before `threads` existed loads with the default)
+            th.set_num_threads(self.threads)
+        try:
+            return self._learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps,
+                               progress_bar)
+        finally:
+            th.set_num_threads(threads)
+
+    def _learn(self: SelfACER, total_timesteps: int, callback: MaybeCallback, log_interval: int,
+               tb_log_name: str, reset_num_timesteps: bool, progress_bar: bool) -> SelfACER:
         iteration = 0
         total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps,
                                                       tb_log_name, progress_bar)

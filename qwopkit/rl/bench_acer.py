@@ -230,7 +230,8 @@ def summary(args: argparse.Namespace) -> int:
         print(f"no reports in {out}", file=sys.stderr)
         return 1
     minutes = max(r["config"]["minutes"] for r in reports.values())
-    plot_curves({r["algorithm"]: r for r in reports.values()}, out / "qwop-learning.png",
+    figure = out / f"acer-qwop-{minutes:g}min.png"  # the name docs/acer.md shows it under
+    plot_curves({r["algorithm"]: r for r in reports.values()}, figure,
                 title=f"QWOP-v0, {minutes:g} min each, seed {next(iter(reports.values()))['config']['seed']} "
                       f"({_machine()})")
     marks = [m for m in (1, 2, 5, 10, 15, 20, 30, 60) if m <= minutes]
@@ -245,7 +246,7 @@ def summary(args: argparse.Namespace) -> int:
         ev = f"{100 * last.get('finish_rate', 0):.0f}%, {last.get('mean_distance', float('nan')):.1f} m"
         print(f"{r['algorithm']:<55} {r['steps']:>10,} {r['steps_per_second']:>8,.0f} {first:>22} "
               f"{bests} {ev:>16}")
-    print(f"curves: {out / 'qwop-learning.png'}")
+    print(f"curves: {figure}")
     return 0
 
 

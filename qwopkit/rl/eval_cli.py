@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from rich.table import Table
 
 from qwopkit.adapter.openqwop.physics import DISTANCE_NOTE, TIME_LIMIT
 from qwopkit.atomic import write_text_atomic
-from qwopkit.console import HelpFormatter, output_console, run_console
+from qwopkit.console import HelpFormatter, output_console, print_next, run_console
 from qwopkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -145,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
             watch(report.episodes, log=lambda line: print(f"{PROG}: {line}", flush=True))
         except (BrowserError, TimeoutError) as exc:
             raise InputError("--watch", str(exc)) from None
+    else:
+        print_next(f"qwop-eval {shlex.quote(str(args.model))} --watch    # its runs in the game page")
     return 0
 
 

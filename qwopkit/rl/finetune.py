@@ -53,6 +53,8 @@ class FinetuneConfig:
     :param init: a model zip to start from (or the seed's own ACER agent, an SB2 zip: it is imported
         into the run folder's init.zip), "bc" (clone `demos` first, with qwop-pretrain) or
         "scratch" (random weights).
+    :param preset: with init "bc", qwop-pretrain's preset ("human" or "bot"); None: the one the
+        demonstrations call for (qwopkit/imitation/presets.py).
     :param schedule: phases, e.g. "self:2M,demos:1M,self:2M" (rl/schedules.py).
     :param minutes: stop after this much wall-clock time (None: when the schedule ends).
     :param ray: collect on Ray workers ("local": a Ray on this machine; else a cluster's address);
@@ -64,6 +66,7 @@ class FinetuneConfig:
     out: str
     demos: list[str] | None = None
     init: str = "bc"
+    preset: str | None = None
     schedule: str = "demos:1M"
     split: str | None = None
     n_envs: int = 8
@@ -132,13 +135,18 @@ def _init_policy_kwargs(path: Path, seed_acer: ACERPolicy | None = None) -> dict
 
 
 def _pretrain(config: FinetuneConfig, out: Path) -> Path:
+    from qwopkit.console import as_a_step
     from qwopkit.imitation.cli import main as pretrain
 
     model = out / "bc.zip"
     argv = ["--demos", *(config.demos or []), "--out", str(model), "--seed", str(config.seed), "--quiet"]
     if config.split:
         argv += ["--split", config.split]
-    if pretrain(argv) != 0:
+    if config.preset:
+        argv += ["--preset", config.preset]
+    with as_a_step():
+        status = pretrain(argv)
+    if status != 0:
         raise ParameterError("init", "pretraining on the demonstrations failed (see above)")
     return model
 
@@ -159,14 +167,14 @@ def check_config(config: FinetuneConfig) -> None:
               ("checkpoint_every", config.checkpoint_every >= 1),
               ("minutes", config.minutes is None or config.minutes > 0), ("threads", config.threads >= 1),
               ("workers", config.workers >= 1), ("envs_per_worker", config.envs_per_worker >= 1),
-              ("sync_every", config.sync_every >= 1))
+              ("sync_every", config.sync_every >= 1), ("preset", config.preset in (None, "human", "bot")))
     for name, ok in checks:
         if not ok:
             raise ParameterError(name, f"bad value {getattr(config, name)!r}")
     ACER.check_arguments(**config.acer)
     if config.ray is not None:
         if importlib.util.find_spec("ray") is None:
-            raise ParameterError("ray", "needs the ray package: pip install 'qwopkit[ray]'")
+            raise ParameterError("ray", "needs the ray package: pip install -e '.[ray]' (from the checkout)")
         from .ray_rollouts import check_address
 
         check_address(config.ray)
@@ -197,7 +205,8 @@ def run_finetune(config: FinetuneConfig, *, log: Any = print) -> FinetuneResult:
     th.set_num_threads(config.threads)
     env = make_env(config)
     model = ACER("MlpPolicy", env, demos=demos, demo_rate=config.demo_rate, demo_mu=config.demo_mu,
-                 schedule=config.schedule, seed=config.seed, policy_kwargs=policy_kwargs, **config.acer)
+                 schedule=config.schedule, seed=config.seed, policy_kwargs=policy_kwargs,
+                 threads=config.threads, **config.acer)
     if init is not None:
         model.set_parameters(str(init), exact_match=False)
         log(f"initial policy: {init}")
@@ -222,6 +231,7 @@ def resume_finetune(folder: str | Path, *, log: Any = print) -> FinetuneResult:
     th.set_num_threads(config.threads)
     env = make_env(config)
     model = ACER.load(checkpoint.model, env=env, device="cpu")
+    model.threads = config.threads
     restore_checkpoint(model, checkpoint)
     model.set_demos(_load_demos(config))
     progress = RunProgressCallback()

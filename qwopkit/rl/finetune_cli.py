@@ -18,13 +18,14 @@ nothing already written is touched.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 import warnings
 from collections.abc import Sequence
 
 from qwopkit.adapter.openqwop.physics import TIME_LIMIT
-from qwopkit.console import HelpFormatter, run_console
+from qwopkit.console import HelpFormatter, print_next, run_console
 
 PROG = "qwop-finetune"
 
@@ -43,7 +44,7 @@ CONFIG_FLAGS = {
     "checkpoint_every": "--checkpoint-every",
     "minutes": "--minutes", "threads": "--threads", "demos": "--demos", "out": "--out",
     "folder": "--resume", "ray": "--ray", "workers": "--workers", "envs_per_worker": "--envs-per-worker",
-    "sync_every": "--sync-every",
+    "sync_every": "--sync-every", "preset": "--preset",
     **ACER_FLAGS,
 }
 
@@ -58,13 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--init", default=None,
                      help="bc (clone --demos first), scratch (random weights) or a model zip (also the "
                           "seed's own ACER agent, its SB2 zip); default bc with --demos, scratch without")
+    run.add_argument("--preset", choices=("human", "bot"),
+                     help="with --init bc: qwop-pretrain's preset (default: the one the demos call for, "
+                          "as qwop-pretrain chooses it)")
     run.add_argument("--schedule", default=None,
                      help="phases of environment steps: 'demos' injects demonstrations, 'self' does not; "
                           "default demos:1M with --demos, self:1M without")
     run.add_argument("--out", default=None, help="run folder (default runs/finetune-<date>-<time>)")
     run.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint "
                                                      "(every other option is read from DIR/run.json)")
-    run.add_argument("--minutes", type=float, default=None, help="stop after this much wall-clock time")
+    run.add_argument("--minutes", type=float, default=None,
+                     help="stop after this much wall-clock time (default: none, when the schedule ends)")
     run.add_argument("--seed", type=int, default=0, help="seed of the environments, sampling and replay")
     run.add_argument("--split", help="use only the train part of this named split of the demos")
     run.add_argument("--n-envs", type=int, default=8, help="environments collected in step")
@@ -82,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="environment steps between checkpoints")
     run.add_argument("--threads", type=int, default=1,
                      help="torch threads (one is fastest for this network on a small machine)")
-    dist = p.add_argument_group("rollouts on Ray (pip install 'qwopkit[ray]'; docs/ray.md)")
+    dist = p.add_argument_group("rollouts on Ray (from the checkout: pip install -e '.[ray]'; docs/ray.md)")
     dist.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                       help="collect on Ray workers: alone, a Ray started on this machine; with an address "
                            "(auto, HOST:PORT, ray://HOST:10001), that cluster's")
@@ -123,7 +128,7 @@ def config_from_args(args: argparse.Namespace):
     return FinetuneConfig(
         out=args.out or time.strftime("runs/finetune-%Y%m%d-%H%M%S"),
         demos=demos,
-        init=args.init or ("bc" if demos else "scratch"),
+        init=args.init or ("bc" if demos else "scratch"), preset=args.preset,
         schedule=args.schedule or ("demos:1M" if demos else "self:1M"),
         split=args.split, n_envs=args.n_envs, vec_env=args.vec_env, seed=args.seed,
         time_limit=args.time_limit, demo_rate=args.demo_rate, demo_mu=args.demo_mu,
@@ -168,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = run_finetune(config_from_args(args), log=log)
     print_summary(result)
+    print_next(f"qwop-eval {shlex.quote(str(result.model))}")
     return 0
 
 

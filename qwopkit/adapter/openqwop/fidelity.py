@@ -230,9 +230,15 @@ def report(folder: str | Path, plot: str | Path | None = None) -> dict[str, floa
 
 
 def default_seed_demos() -> Path:
-    """$QWOPKIT_SEED_DEMOS, else the project's shared/data/seed-demos beside the checkout."""
+    """$QWOPKIT_SEED_DEMOS; else data/seed-demos of the current folder, where `qwop-data fetch-seed`
+    puts them, if they are there; else the project's shared/data/seed-demos beside the checkout."""
     env = os.environ.get("QWOPKIT_SEED_DEMOS")
-    return Path(env) if env else Path(__file__).resolve().parents[4] / "shared" / "data" / "seed-demos"
+    if env:
+        return Path(env)
+    fetched = Path("data") / "seed-demos"  # qwopkit.dataset.seed.FOLDER
+    if (fetched / "kuro_try1.npz").is_file():
+        return fetched
+    return Path(__file__).resolve().parents[4] / "shared" / "data" / "seed-demos"
 
 
 def main(argv: list[str] | None = None) -> int:
