@@ -395,10 +395,13 @@ def test_fidelity_against_the_original_reports_both_games_side_by_side():
     lines: list[str] = []
     out = compare(REFERENCE, sequences=2, seconds=1.0, bot_limit=3.0, log=lines.append)
     assert set(out["open_loop"]) == {15, 30}  # 0.5 s and 1 s, in updates
-    assert 0 < out["open_loop"][15] < out["open_loop"][30]  # the games differ, more with time
-    assert 0 < out["one_update"] < out["three_updates"] < out["open_loop"][30]
+    # openqwop-2 is the original's physics: played from the spawn the games do not part at all;
+    # set to a state read from the original, openqwop lacks its warm-start caches (a small error).
+    assert out["open_loop"][15] == out["open_loop"][30] == 0.0
+    assert 0 < out["one_update"] < out["three_updates"]
     bots = {b.name: b for b in out["bots"]}
     assert bots["flail"].original == ("fell", pytest.approx(50 / 30))  # the recorded flail falls at 50
+    assert bots["flail"].openqwop == ("fell", pytest.approx(bots["flail"].original[1]))
     assert bots["stride"].original == ("timeout", pytest.approx(3.0))
     assert any("teacher-forced error, 1 update" in line for line in lines)
     assert any(line.strip().startswith("stride") and "original" in line for line in lines)
