@@ -1089,7 +1089,10 @@ static int joint_solve_position(World *w, Joint *j) {
 
 static void synchronize_fixtures(World *w, Body *b) {
     Xf xf1;
-    mat_set(&xf1.R, b->sweep.a0);
+    uint64_t bits;
+    memcpy(&bits, &b->sweep.a0, sizeof bits);
+    if (b->rotation0Valid && bits == b->rotation0Of) xf1.R = b->R0;   /* the same bits, the same rotation */
+    else mat_set(&xf1.R, b->sweep.a0);
     Mat22 *e = &xf1.R;
     Vec2 *s = &b->sweep.localCenter;
     xf1.position.x = b->sweep.c0.x - (e->col1.x * s->x + e->col2.x * s->y);
@@ -1138,6 +1141,9 @@ static void island_solve(World *w, const int *bodies, int bodyCount, const int *
             i->w = i->w < 0 ? -MAX_ROTATION * inv_dt : MAX_ROTATION * inv_dt;
         i->sweep.c0 = i->sweep.c;
         i->sweep.a0 = i->sweep.a;
+        i->R0 = i->xf.R;   /* synchronize_fixtures needs the rotation of a0 again */
+        i->rotation0Of = i->rotationOf;
+        i->rotation0Valid = i->rotationValid;
         i->sweep.c.x += dt * i->v.x;
         i->sweep.c.y += dt * i->v.y;
         i->sweep.a += dt * i->w;

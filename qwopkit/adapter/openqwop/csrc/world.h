@@ -43,6 +43,9 @@ typedef struct {
     Xf xf;
     uint64_t rotationOf;  /* the angle (its bits) that xf.R was computed from */
     int rotationValid;
+    Mat22 R0;             /* xf.R when the step began (the rotation of sweep.a0), and its angle */
+    uint64_t rotation0Of;
+    int rotation0Valid;
     Sweep sweep;
     Vec2 v;
     double w;
