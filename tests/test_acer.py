@@ -474,3 +474,18 @@ def test_the_package_exports_load_on_first_use():
     code = "import sys, qwopkit.rl.finetune_cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_speed_benchmark_runs_the_learners_asked_for(tmp_path, capsys):
+    # bench_acer speed --learners: the batched vector env and DQN at 8 envs, in the order given,
+    # each with a measured rate, and the ACER/DQN ratio at equal environments printed.
+    import json
+
+    from qwopkit.rl.bench_acer import main
+
+    args = ["speed", "--seconds", "1", "--learners", "acer8-batched", "dqn8", "--out", str(tmp_path)]
+    assert main(args) == 0
+    rates = json.loads((tmp_path / "speed.json").read_text())["rates"]
+    assert list(rates) == ["ACER, 8 envs, batched (QWOPVecEnv)", "DQN (SB3 defaults), 8 envs"]
+    assert all(r > 0 for r in rates.values())
+    assert "ACER, 8 envs, batched (QWOPVecEnv) / DQN (SB3 defaults), 8 envs:" in capsys.readouterr().out

@@ -1,16 +1,17 @@
 """Benchmarks of the ACER learner: figures printed, reports and curves written (docs/acer.md has the latest).
 
     python -m qwopkit.rl.bench_acer cartpole [--seeds 0 1 2] [--steps 500000]
-    python -m qwopkit.rl.bench_acer speed [--seconds 60]
+    python -m qwopkit.rl.bench_acer speed [--seconds 60] [--learners acer8 acer8-batched dqn8 ppo8 ...]
     python -m qwopkit.rl.bench_acer qwop [--minutes 20] [--seed 0] [--runs ppo acer acer-demos ...]
     python -m qwopkit.rl.bench_acer summary [--out runs/bench]   # the table and curves again
 
 - cartpole: correctness on a known task. ACER with SB2's settings for CartPole-v1 (rl-baselines-zoo:
   8 envs, ent_coef 0, a 64-64 tanh network), 500k steps per seed; the mean return of 20 sampled
   evaluation episodes every 25k steps and at the end (the bar: >= 475; SB2's ACER reached 498.6).
-- speed: training steps per second of ACER (8 envs and 1 env) against SB3's DQN (its defaults, 1 and
-  8 envs) and sb3-contrib's QR-DQN (its defaults, 1 env) on QWOP-v0, each for the same wall-clock
-  time, in the same run.
+- speed: training steps per second of ACER (8 envs from make_vec_env, 8 on the batched QWOPVecEnv,
+  1 env) against SB3's DQN (its defaults, 1 and 8 envs), SB3's PPO (its defaults, 8 envs) and
+  sb3-contrib's QR-DQN (its defaults, 1 env) on QWOP-v0, each for the same wall-clock time, in the
+  same run (--learners picks some).
 - qwop: learning in the bundled game at a fixed wall-clock budget per run, same seed: SB3 PPO (8 envs,
   its defaults), ACER from scratch, ACER from the clone of the bundled stride recordings with
   those recordings in its replay throughout, and the same with them for the first 1M steps only.
@@ -122,36 +123,62 @@ def _plot_cartpole(results: list[dict[str, Any]], path: Path) -> None:
 def _steps_per_second(model: Any, seconds: float) -> float:
     from .callbacks import WallClockLimit
 
+    # Timed around learn: PPO finishes the training phase it is in when the limit passes.
+    start = time.monotonic()
     model.learn(10**9, callback=WallClockLimit(seconds))
-    return model.num_timesteps / seconds
+    return model.num_timesteps / (time.monotonic() - start)
 
 
-def speed(args: argparse.Namespace) -> int:
+# The learners --learners picks from, by key, with the label they are reported under.
+LEARNERS = {
+    "acer8": "ACER, 8 envs",
+    "acer8-batched": "ACER, 8 envs, batched (QWOPVecEnv)",
+    "acer1": "ACER, 1 env",
+    "dqn1": "DQN (SB3 defaults), 1 env",
+    "dqn8": "DQN (SB3 defaults), 8 envs",
+    "ppo8": "PPO (SB3 defaults), 8 envs",
+    "qrdqn1": "QR-DQN (sb3-contrib defaults), 1 env",
+}
+
+
+def _learner(key: str, seed: int) -> Any:
     from sb3_contrib import QRDQN
-    from stable_baselines3 import DQN
+    from stable_baselines3 import DQN, PPO
     from stable_baselines3.common.env_util import make_vec_env
 
     from .acer import ACER
+    from .vec_env import QWOPVecEnv
 
     def env(n):
-        return make_vec_env(ENV_ID, n_envs=n, seed=args.seed)
+        return make_vec_env(ENV_ID, n_envs=n, seed=seed)
 
     # Each learner collects and trains past its learning start in the measured time.
-    candidates = {
-        "ACER, 8 envs": lambda: ACER("MlpPolicy", env(8), seed=args.seed),
-        "ACER, 1 env": lambda: ACER("MlpPolicy", env(1), seed=args.seed),
-        "DQN (SB3 defaults), 1 env": lambda: DQN("MlpPolicy", env(1), seed=args.seed, learning_starts=1000),
-        "DQN (SB3 defaults), 8 envs": lambda: DQN("MlpPolicy", env(8), seed=args.seed, learning_starts=1000),
-        "QR-DQN (sb3-contrib defaults), 1 env": lambda: QRDQN("MlpPolicy", env(1), seed=args.seed,
-                                                              learning_starts=1000),
-    }
+    if key == "acer8":
+        return ACER("MlpPolicy", env(8), seed=seed)
+    if key == "acer8-batched":
+        return ACER("MlpPolicy", QWOPVecEnv(8), seed=seed)
+    if key == "acer1":
+        return ACER("MlpPolicy", env(1), seed=seed)
+    if key in ("dqn1", "dqn8"):
+        return DQN("MlpPolicy", env(int(key[-1])), seed=seed, learning_starts=1000)
+    if key == "ppo8":
+        return PPO("MlpPolicy", env(8), seed=seed)
+    return QRDQN("MlpPolicy", env(1), seed=seed, learning_starts=1000)
+
+
+def speed(args: argparse.Namespace) -> int:
     rates = {}
-    for name, make in candidates.items():
-        rates[name] = _steps_per_second(make(), args.seconds)
+    for key in args.learners:
+        name = LEARNERS[key]
+        rates[name] = _steps_per_second(_learner(key, args.seed), args.seconds)
         print(f"{name}: {rates[name]:,.0f} training steps/s", flush=True)
-    dqn = rates["DQN (SB3 defaults), 1 env"]
-    for name in ("ACER, 8 envs", "ACER, 1 env"):
-        print(f"{name} / DQN: {rates[name] / dqn:.2f}x")
+    by_envs = {"DQN (SB3 defaults), 1 env": ("ACER, 1 env",),
+               "DQN (SB3 defaults), 8 envs": ("ACER, 8 envs", "ACER, 8 envs, batched (QWOPVecEnv)"),
+               "PPO (SB3 defaults), 8 envs": ("ACER, 8 envs", "ACER, 8 envs, batched (QWOPVecEnv)")}
+    for other, acers in by_envs.items():
+        for name in acers:
+            if other in rates and name in rates:
+                print(f"{name} / {other}: {rates[name] / rates[other]:.2f}x")
     write_json_atomic(Path(args.out) / "speed.json", {"machine": _machine(), "seconds_each": args.seconds,
                                                       "rates": rates})
     return 0
@@ -267,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
                        formatter_class=HelpFormatter)
     s.add_argument("--seconds", type=float, default=60.0, help="wall-clock seconds per learner")
     s.add_argument("--seed", type=int, default=0, help="seed")
+    s.add_argument("--learners", nargs="+", choices=list(LEARNERS), default=list(LEARNERS),
+                   help="which learners, in this order (acer8-batched: ACER on qwopkit.rl.vec_env."
+                        "QWOPVecEnv, all games stepped in one call to the physics core)")
     q = sub.add_parser("qwop", help="PPO, ACER and ACER with demos at a fixed wall-clock budget",
                        description="Learning in the bundled game at a fixed wall-clock budget per run, same "
                                    "seed: PPO, ACER from scratch, ACER from the clone with demos in replay.",
