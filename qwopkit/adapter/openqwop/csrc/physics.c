@@ -46,6 +46,17 @@ static inline void mat_set(Mat22 *m, double angle) {
     m->col1.x = c; m->col2.x = -s; m->col1.y = s; m->col2.y = c;
 }
 
+/* B2Mat22.getInverse (a singular matrix gives 0) */
+static inline Mat22 mat_inverse(const Mat22 *m) {
+    double e = m->col1.x, s = m->col2.x, i = m->col1.y, n = m->col2.y;
+    double o = e * n - s * i;
+    if (o != 0) o = 1 / o;
+    Mat22 out;
+    out.col1.x = o * n; out.col2.x = -o * s;
+    out.col1.y = -o * i; out.col2.y = o * e;
+    return out;
+}
+
 /* ------------------------------------------------------------------ bodies */
 
 /* The rotation of a body's transform, recomputed only when its angle changed: cos and sin are
@@ -535,39 +546,27 @@ static void collide_polygons(World *w, Manifold *t, const Body *e, const Xf *s, 
 static void world_manifold(const Manifold *t, const Xf *e, double s, const Xf *i, double n,
                            Vec2 *normal, Vec2 points[2]) {
     if (t->pointCount == 0) return;
-    const Mat22 *r;
-    const Vec2 *o;
-    double a, l, h, c, _, m;
-    if (t->type == MANIFOLD_FACE_A) {
-        r = &e->R; o = &t->localPlaneNormal;
-        a = r->col1.x * o->x + r->col2.x * o->y;
-        l = r->col1.y * o->x + r->col2.y * o->y;
-        o = &t->localPoint;
-        h = e->position.x + r->col1.x * o->x + r->col2.x * o->y;
-        c = e->position.y + r->col1.y * o->x + r->col2.y * o->y;
-        normal->x = a; normal->y = l;
-        for (int C = 0; C < t->pointCount; C++) {
-            r = &i->R; o = &t->points[C].localPoint;
-            _ = i->position.x + r->col1.x * o->x + r->col2.x * o->y;
-            m = i->position.y + r->col1.y * o->x + r->col2.y * o->y;
-            points[C].x = _ + 0.5 * (s - (_ - h) * a - (m - c) * l - n) * a;
-            points[C].y = m + 0.5 * (s - (_ - h) * a - (m - c) * l - n) * l;
-        }
-    } else {
-        r = &i->R; o = &t->localPlaneNormal;
-        a = r->col1.x * o->x + r->col2.x * o->y;
-        l = r->col1.y * o->x + r->col2.y * o->y;
-        o = &t->localPoint;
-        h = i->position.x + r->col1.x * o->x + r->col2.x * o->y;
-        c = i->position.y + r->col1.y * o->x + r->col2.y * o->y;
-        normal->x = -a; normal->y = -l;
-        for (int z = 0; z < t->pointCount; z++) {
-            r = &e->R; o = &t->points[z].localPoint;
-            _ = e->position.x + r->col1.x * o->x + r->col2.x * o->y;
-            m = e->position.y + r->col1.y * o->x + r->col2.y * o->y;
-            points[z].x = _ + 0.5 * (n - (_ - h) * a - (m - c) * l - s) * a;
-            points[z].y = m + 0.5 * (n - (_ - h) * a - (m - c) * l - s) * l;
-        }
+    /* FACE_A: the plane is on A; FACE_B: the same with the bodies (and radii) swapped, the
+     * normal turned to point from A to B */
+    int faceA = t->type == MANIFOLD_FACE_A;
+    const Xf *ref = faceA ? e : i, *inc = faceA ? i : e;
+    double refRadius = faceA ? s : n, incRadius = faceA ? n : s;
+    const Mat22 *r = &ref->R;
+    const Vec2 *o = &t->localPlaneNormal;
+    double a = r->col1.x * o->x + r->col2.x * o->y;
+    double l = r->col1.y * o->x + r->col2.y * o->y;
+    o = &t->localPoint;
+    double h = ref->position.x + r->col1.x * o->x + r->col2.x * o->y;
+    double c = ref->position.y + r->col1.y * o->x + r->col2.y * o->y;
+    if (faceA) { normal->x = a; normal->y = l; }
+    else { normal->x = -a; normal->y = -l; }
+    r = &inc->R;
+    for (int k = 0; k < t->pointCount; k++) {
+        o = &t->points[k].localPoint;
+        double _ = inc->position.x + r->col1.x * o->x + r->col2.x * o->y;
+        double m = inc->position.y + r->col1.y * o->x + r->col2.y * o->y;
+        points[k].x = _ + 0.5 * (refRadius - (_ - h) * a - (m - c) * l - incRadius) * a;
+        points[k].y = m + 0.5 * (refRadius - (_ - h) * a - (m - c) * l - incRadius) * l;
     }
 }
 
@@ -713,13 +712,7 @@ static void solver_initialize(World *w, Solver *sv, const int *contacts, int cou
             double ae = X + $ + Y * ee * ie + te * se * ne;
             if (100 * (oe * re - ae * ae) > oe * oe) {
                 I->K.col1.x = oe; I->K.col1.y = ae; I->K.col2.x = ae; I->K.col2.y = re;
-                double e1 = I->K.col1.x, s1 = I->K.col2.x, i1 = I->K.col1.y, n1 = I->K.col2.y;
-                double o1 = e1 * n1 - s1 * i1;
-                if (o1 != 0) o1 = 1 / o1;
-                I->normalMass.col1.x = o1 * n1;
-                I->normalMass.col2.x = -o1 * s1;
-                I->normalMass.col1.y = -o1 * i1;
-                I->normalMass.col2.y = o1 * e1;
+                I->normalMass = mat_inverse(&I->K);
             } else {
                 I->pointCount = 1;
             }
@@ -839,43 +832,27 @@ static void solver_finalize(World *w, Solver *sv) {
     }
 }
 
-/* B2PositionSolverManifold.initialize */
+/* B2PositionSolverManifold.initialize: FACE_B is FACE_A with the bodies swapped, the normal
+ * turned afterwards (the separations use it unturned). */
 static void position_manifold(const World *w, const Constraint *t, Vec2 *normal, Vec2 points[2], double sep[2]) {
-    const Body *A = &w->bodies[t->a], *B = &w->bodies[t->b];
-    const Mat22 *i; const Vec2 *n;
-    double e, s, o, r;
-    if (t->type == MANIFOLD_FACE_A) {
-        i = &A->xf.R; n = &t->localPlaneNormal;
-        normal->x = i->col1.x * n->x + i->col2.x * n->y;
-        normal->y = i->col1.y * n->x + i->col2.y * n->y;
-        n = &t->localPoint;
-        o = A->xf.position.x + (i->col1.x * n->x + i->col2.x * n->y);
-        r = A->xf.position.y + (i->col1.y * n->x + i->col2.y * n->y);
-        i = &B->xf.R;
-        for (int v = 0; v < t->pointCount; v++) {
-            n = &t->points[v].localPoint;
-            e = B->xf.position.x + (i->col1.x * n->x + i->col2.x * n->y);
-            s = B->xf.position.y + (i->col1.y * n->x + i->col2.y * n->y);
-            sep[v] = (e - o) * normal->x + (s - r) * normal->y - t->radius;
-            points[v].x = e; points[v].y = s;
-        }
-    } else {
-        i = &B->xf.R; n = &t->localPlaneNormal;
-        normal->x = i->col1.x * n->x + i->col2.x * n->y;
-        normal->y = i->col1.y * n->x + i->col2.y * n->y;
-        n = &t->localPoint;
-        o = B->xf.position.x + (i->col1.x * n->x + i->col2.x * n->y);
-        r = B->xf.position.y + (i->col1.y * n->x + i->col2.y * n->y);
-        i = &A->xf.R;
-        for (int b = 0; b < t->pointCount; b++) {
-            n = &t->points[b].localPoint;
-            e = A->xf.position.x + (i->col1.x * n->x + i->col2.x * n->y);
-            s = A->xf.position.y + (i->col1.y * n->x + i->col2.y * n->y);
-            sep[b] = (e - o) * normal->x + (s - r) * normal->y - t->radius;
-            points[b].x = e; points[b].y = s;
-        }
-        normal->x *= -1; normal->y *= -1;
+    int faceA = t->type == MANIFOLD_FACE_A;
+    const Body *ref = &w->bodies[faceA ? t->a : t->b], *inc = &w->bodies[faceA ? t->b : t->a];
+    const Mat22 *i = &ref->xf.R;
+    const Vec2 *n = &t->localPlaneNormal;
+    normal->x = i->col1.x * n->x + i->col2.x * n->y;
+    normal->y = i->col1.y * n->x + i->col2.y * n->y;
+    n = &t->localPoint;
+    double o = ref->xf.position.x + (i->col1.x * n->x + i->col2.x * n->y);
+    double r = ref->xf.position.y + (i->col1.y * n->x + i->col2.y * n->y);
+    i = &inc->xf.R;
+    for (int v = 0; v < t->pointCount; v++) {
+        n = &t->points[v].localPoint;
+        double e = inc->xf.position.x + (i->col1.x * n->x + i->col2.x * n->y);
+        double s = inc->xf.position.y + (i->col1.y * n->x + i->col2.y * n->y);
+        sep[v] = (e - o) * normal->x + (s - r) * normal->y - t->radius;
+        points[v].x = e; points[v].y = s;
     }
+    if (!faceA) { normal->x *= -1; normal->y *= -1; }
 }
 
 static int solver_solve_position(World *w, Solver *sv, double baumgarte) {
@@ -913,33 +890,36 @@ static int solver_solve_position(World *w, Solver *sv, double baumgarte) {
 
 /* ------------------------------------------------------------------ revolute joint (2.0 style) */
 
-static void joint_init_velocity(World *w, Joint *j, double dt) {
-    Body *i = &w->bodies[j->a], *n = &w->bodies[j->b];
-    Mat22 *e = &i->xf.R;
-    double o = j->localAnchor1.x - i->sweep.localCenter.x, r = j->localAnchor1.y - i->sweep.localCenter.y;
-    double s = e->col1.x * o + e->col2.x * r;
-    r = e->col1.y * o + e->col2.y * r;
-    o = s;
-    e = &n->xf.R;
-    double a = j->localAnchor2.x - n->sweep.localCenter.x, l = j->localAnchor2.y - n->sweep.localCenter.y;
-    s = e->col1.x * a + e->col2.x * l;
-    l = e->col1.y * a + e->col2.y * l;
-    a = s;
-    double h = i->invMass, c = n->invMass, _ = i->invI, m = n->invI;
+/* A joint's anchor on body b, relative to its centre, in world axes. */
+static inline Vec2 joint_arm(const Body *b, Vec2 anchor) {
+    const Mat22 *e = &b->xf.R;
+    double o = anchor.x - b->sweep.localCenter.x, r = anchor.y - b->sweep.localCenter.y;
+    Vec2 out = {e->col1.x * o + e->col2.x * r, e->col1.y * o + e->col2.y * r};
+    return out;
+}
+
+/* The point constraint's mass matrix K = K1 + K2 + K3, summed as the port sums it. */
+static Mat22 joint_point_mass(const Body *A, const Body *B, Vec2 rA, Vec2 rB) {
+    double mA = A->invMass, mB = B->invMass, iA = A->invI, iB = B->invI;
     Mat22 K1, K2, K3, K;
-    K1.col1.x = h + c; K1.col2.x = 0; K1.col1.y = 0; K1.col2.y = h + c;
-    K2.col1.x = _ * r * r; K2.col2.x = -_ * o * r; K2.col1.y = -_ * o * r; K2.col2.y = _ * o * o;
-    K3.col1.x = m * l * l; K3.col2.x = -m * a * l; K3.col1.y = -m * a * l; K3.col2.y = m * a * a;
+    K1.col1.x = mA + mB; K1.col2.x = 0; K1.col1.y = 0; K1.col2.y = mA + mB;
+    K2.col1.x = iA * rA.y * rA.y; K2.col2.x = -iA * rA.x * rA.y;
+    K2.col1.y = -iA * rA.x * rA.y; K2.col2.y = iA * rA.x * rA.x;
+    K3.col1.x = iB * rB.y * rB.y; K3.col2.x = -iB * rB.x * rB.y;
+    K3.col1.y = -iB * rB.x * rB.y; K3.col2.y = iB * rB.x * rB.x;
     K = K1;
     K.col1.x += K2.col1.x; K.col1.y += K2.col1.y; K.col2.x += K2.col2.x; K.col2.y += K2.col2.y;
     K.col1.x += K3.col1.x; K.col1.y += K3.col1.y; K.col2.x += K3.col2.x; K.col2.y += K3.col2.y;
-    {
-        double e1 = K.col1.x, s1 = K.col2.x, i1 = K.col1.y, n1 = K.col2.y;
-        double o1 = e1 * n1 - s1 * i1;
-        if (o1 != 0) o1 = 1 / o1;
-        j->pivotMass.col1.x = o1 * n1; j->pivotMass.col2.x = -o1 * s1;
-        j->pivotMass.col1.y = -o1 * i1; j->pivotMass.col2.y = o1 * e1;
-    }
+    return K;
+}
+
+static void joint_init_velocity(World *w, Joint *j, double dt) {
+    Body *i = &w->bodies[j->a], *n = &w->bodies[j->b];
+    Vec2 rA = joint_arm(i, j->localAnchor1), rB = joint_arm(n, j->localAnchor2);
+    double o = rA.x, r = rA.y, a = rB.x, l = rB.y;
+    double h = i->invMass, c = n->invMass, _ = i->invI, m = n->invI;
+    Mat22 K = joint_point_mass(i, n, rA, rB);
+    j->pivotMass = mat_inverse(&K);
     j->motorMass = 1 / (_ + m);
     if (!j->enableMotor) j->motorForce = 0;
     if (j->enableLimit) {
@@ -963,16 +943,8 @@ static void joint_init_velocity(World *w, Joint *j, double dt) {
 
 static void joint_solve_velocity(World *w, Joint *j, double dt, double inv_dt) {
     Body *i = &w->bodies[j->a], *n = &w->bodies[j->b];
-    Mat22 *e = &i->xf.R;
-    double o = j->localAnchor1.x - i->sweep.localCenter.x, r = j->localAnchor1.y - i->sweep.localCenter.y;
-    double s = e->col1.x * o + e->col2.x * r;
-    r = e->col1.y * o + e->col2.y * r;
-    o = s;
-    e = &n->xf.R;
-    double a = j->localAnchor2.x - n->sweep.localCenter.x, l = j->localAnchor2.y - n->sweep.localCenter.y;
-    s = e->col1.x * a + e->col2.x * l;
-    l = e->col1.y * a + e->col2.y * l;
-    a = s;
+    Vec2 rA = joint_arm(i, j->localAnchor1), rB = joint_arm(n, j->localAnchor2);
+    double o = rA.x, r = rA.y, a = rB.x, l = rB.y;
     double c = n->v.x + -n->w * l - i->v.x - -i->w * r;
     double _ = n->v.y + n->w * a - i->v.y - i->w * o;
     double m = -inv_dt * (j->pivotMass.col1.x * c + j->pivotMass.col2.x * _);
@@ -1014,28 +986,13 @@ static void joint_solve_velocity(World *w, Joint *j, double dt, double inv_dt) {
 
 static int joint_solve_position(World *w, Joint *j) {
     Body *i = &w->bodies[j->a], *n = &w->bodies[j->b];
-    Mat22 *s = &i->xf.R;
-    double r = j->localAnchor1.x - i->sweep.localCenter.x, a = j->localAnchor1.y - i->sweep.localCenter.y;
-    double l = s->col1.x * r + s->col2.x * a;
-    a = s->col1.y * r + s->col2.y * a;
-    r = l;
-    s = &n->xf.R;
-    double h = j->localAnchor2.x - n->sweep.localCenter.x, c = j->localAnchor2.y - n->sweep.localCenter.y;
-    l = s->col1.x * h + s->col2.x * c;
-    c = s->col1.y * h + s->col2.y * c;
-    h = l;
+    Vec2 rA = joint_arm(i, j->localAnchor1), rB = joint_arm(n, j->localAnchor2);
+    double r = rA.x, a = rA.y, h = rB.x, c = rB.y;
     double _ = i->sweep.c.x + r, m = i->sweep.c.y + a;
     double u = n->sweep.c.x + h, d = n->sweep.c.y + c;
     double y = u - _, f = d - m;
     double o = sqrt(y * y + f * f);
-    double g = i->invMass, v = n->invMass, x = i->invI, ww = n->invI;
-    Mat22 K1, K2, K3, K;
-    K1.col1.x = g + v; K1.col2.x = 0; K1.col1.y = 0; K1.col2.y = g + v;
-    K2.col1.x = x * a * a; K2.col2.x = -x * r * a; K2.col1.y = -x * r * a; K2.col2.y = x * r * r;
-    K3.col1.x = ww * c * c; K3.col2.x = -ww * h * c; K3.col1.y = -ww * h * c; K3.col2.y = ww * h * h;
-    K = K1;
-    K.col1.x += K2.col1.x; K.col1.y += K2.col1.y; K.col2.x += K2.col2.x; K.col2.y += K2.col2.y;
-    K.col1.x += K3.col1.x; K.col1.y += K3.col1.y; K.col2.x += K3.col2.x; K.col2.y += K3.col2.y;
+    Mat22 K = joint_point_mass(i, n, rA, rB);
     double b, B;
     {
         double i1 = K.col1.x, n1 = K.col2.x, o1 = K.col1.y, r1 = K.col2.y;
