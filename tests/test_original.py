@@ -24,6 +24,7 @@ import pytest
 from qwopkit.adapter.browser import CHROMEDRIVER, CHROMIUM
 from qwopkit.adapter.original import UnsupportedGameError, locate_game
 from qwopkit.adapter.original.copy import patch_source
+from qwopkit.adapter.original.fidelity import play_original
 from qwopkit.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,21 +67,12 @@ def reference():
     return np.load(TRAJECTORIES)
 
 
-def _play(game, keys) -> np.ndarray:
-    game.reset()
-    states = [game.state()]
-    for k in keys:
-        game.update(int(k))
-        states.append(game.state())
-    return np.array(states)
-
-
 # ---------------------------------------------------------------------- stepping, exactly
 @browser_test
 @pytest.mark.parametrize("name", ["stride", "random_0", "rnd_100", "held_3", "midrun_100"])
 def test_recorded_updates_reproduce_exactly(game, reference, name):
     keys = reference[f"{name}/keys"][:30]
-    states = _play(game, keys)
+    states = play_original(game, keys)
     bodies = states[:, :72].reshape(-1, 12, 6)
     np.testing.assert_array_equal(bodies, reference[f"{name}/bodies"][:31])  # bit for bit
     np.testing.assert_array_equal(states[:, 72:94:2], reference[f"{name}/joints"][:31])
@@ -99,12 +91,12 @@ def test_a_run_through_its_fall_matches_the_recorded_one(game, reference, reset)
     name = "rnd_100"
     keys = reference[f"{name}/keys"]
     if reset == "game":
-        _play(game, reference["flail/keys"])  # another run first
-        states = _play(game, keys)
+        play_original(game, reference["flail/keys"])  # another run first
+        states = play_original(game, keys)
     else:
         with OriginalGame(REFERENCE, reset="reload") as slow:
-            _play(slow, reference["flail/keys"])
-            states = _play(slow, keys)
+            play_original(slow, reference["flail/keys"])
+            states = play_original(slow, keys)
     np.testing.assert_array_equal(states[:, :72].reshape(-1, 12, 6), reference[f"{name}/bodies"])
     fell_at = int(reference["fell_at"][list(reference["sequences"]).index(name)])
     assert fell_at > 0
@@ -145,9 +137,9 @@ def test_two_page_loads_give_identical_states(game):
     from qwopkit.adapter.original import OriginalGame
 
     keys = np.random.default_rng(7).integers(0, 16, size=90)
-    first = _play(game, keys)
+    first = play_original(game, keys)
     with OriginalGame(REFERENCE) as other:
-        second = _play(other, keys)
+        second = play_original(other, keys)
     np.testing.assert_array_equal(first, second)
     assert np.abs(first[-1, :72] - first[0, :72]).max() > 0.1  # the runner did move
 
@@ -346,7 +338,7 @@ def _play_fresh(keys) -> np.ndarray:
     from qwopkit.adapter.original import OriginalGame
 
     with OriginalGame(REFERENCE) as g:
-        return _play(g, keys)[-1]
+        return play_original(g, keys)[-1]
 
 
 # ---------------------------------------------------------------------- qwop-record in the original
@@ -374,7 +366,7 @@ def test_qwop_record_a_bot_in_the_original_writes_an_episode_that_replays_exactl
     assert episode.meta["game_version"].startswith(f"{GAME_JS} sha256:{GAME_SHA256[:16]}")
     assert len(episode.keys) == 60 and len(set(episode.keys.tolist())) > 2  # the bot pressed keys
     # Every update was read: the game's states, replayed from its keys one update at a time.
-    np.testing.assert_array_equal(_play(game, episode.keys), episode.state)
+    np.testing.assert_array_equal(play_original(game, episode.keys), episode.state)
 
 
 @needs_game
@@ -444,7 +436,7 @@ def test_qwop_record_a_person_with_real_keys_in_the_originals_window(game, tmp_p
     assert "1 file written" in log.read_text()
     episode = read_episode(next((tmp_path / "data").glob("tester-*.h5")))
     assert {1, 4} <= set(episode.keys.tolist())  # the game's flags held Q, then O
-    np.testing.assert_array_equal(_play(game, episode.keys), episode.state)
+    np.testing.assert_array_equal(play_original(game, episode.keys), episode.state)
 
 
 @browser_test

@@ -36,6 +36,15 @@ def forward_velocity_reward(prev: np.ndarray, state: np.ndarray) -> float:
     return float(speed - LOW_TORSO_PENALTY * low)
 
 
+def batched_forward_velocity_reward(prev: np.ndarray, states: np.ndarray) -> np.ndarray:
+    """forward_velocity_reward for (N, S) state batches (the vector environment's), the same formula."""
+    dt = states[:, _HUD_TIME] - prev[:, _HUD_TIME]
+    moved = (states[:, _TORSO_X] - prev[:, _TORSO_X]) / UNITS_PER_METRE
+    speed = np.divide(moved, dt, out=np.zeros_like(moved), where=dt > 0)
+    low = np.maximum(states[:, _TORSO_Y] - LOW_TORSO_Y, 0.0)
+    return speed - LOW_TORSO_PENALTY * low
+
+
 _OBS_TORSO_VX = SEED_OBS_FIELDS.index("torso.vx")
 _OBS_TORSO_Y = SEED_OBS_FIELDS.index("torso.y")
 # Box2D velocities are units per physics second (TIME_STEP per update); the HUD counts

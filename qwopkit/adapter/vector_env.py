@@ -21,22 +21,13 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from .env import _DISTANCE, _HUD_TIME, _TORSO_X, _TORSO_Y, LOW_TORSO_PENALTY, LOW_TORSO_Y
+from .env import _DISTANCE, _HUD_TIME, batched_forward_velocity_reward
 from .features import ACTION_KEYS, ACTION_NAMES, SEED_OBS_SIZE, seed_observation
 from .openqwop.engine import Worlds
 from .openqwop.layout import STATE_SIZE
-from .openqwop.physics import TIME_LIMIT, UNITS_PER_METRE, UPDATES_PER_SECOND
+from .openqwop.physics import TIME_LIMIT, UPDATES_PER_SECOND
 
 OUTCOMES = ("running", "fell", "finished")
-
-
-def batched_forward_velocity_reward(prev: np.ndarray, states: np.ndarray) -> np.ndarray:
-    """env.forward_velocity_reward for (N, S) state batches."""
-    dt = states[:, _HUD_TIME] - prev[:, _HUD_TIME]
-    moved = (states[:, _TORSO_X] - prev[:, _TORSO_X]) / UNITS_PER_METRE
-    speed = np.divide(moved, dt, out=np.zeros_like(moved), where=dt > 0)
-    low = np.maximum(states[:, _TORSO_Y] - LOW_TORSO_Y, 0.0)
-    return speed - LOW_TORSO_PENALTY * low
 
 
 class QWOPVectorEnv(VectorEnv):
@@ -113,4 +104,4 @@ class QWOPVectorEnv(VectorEnv):
         return obs, rewards, terminations, truncations, info
 
 
-__all__ = ["QWOPVectorEnv", "batched_forward_velocity_reward"]
+__all__ = ["QWOPVectorEnv"]
