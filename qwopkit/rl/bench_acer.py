@@ -141,6 +141,15 @@ LEARNERS = {
 }
 
 
+def _silent(model: Any) -> Any:
+    """An SB3 peer without SB3's default logger, which makes an empty tmp/SB3-<date> folder on
+    every learn() (ACER avoids it itself)."""
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
+
+
 def _learner(key: str, seed: int) -> Any:
     from sb3_contrib import QRDQN
     from stable_baselines3 import DQN, PPO
@@ -160,10 +169,10 @@ def _learner(key: str, seed: int) -> Any:
     if key == "acer1":
         return ACER("MlpPolicy", env(1), seed=seed)
     if key in ("dqn1", "dqn8"):
-        return DQN("MlpPolicy", env(int(key[-1])), seed=seed, learning_starts=1000)
+        return _silent(DQN("MlpPolicy", env(int(key[-1])), seed=seed, learning_starts=1000))
     if key == "ppo8":
-        return PPO("MlpPolicy", env(8), seed=seed)
-    return QRDQN("MlpPolicy", env(1), seed=seed, learning_starts=1000)
+        return _silent(PPO("MlpPolicy", env(8), seed=seed))
+    return _silent(QRDQN("MlpPolicy", env(1), seed=seed, learning_starts=1000))
 
 
 def speed(args: argparse.Namespace) -> int:
@@ -208,7 +217,7 @@ def _qwop_run(kind: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     config: dict[str, Any] = {"kind": kind, "seed": args.seed, "minutes": args.minutes, "n_envs": 8}
     model: BaseAlgorithm
     if kind == "ppo":
-        model = PPO("MlpPolicy", env, seed=args.seed)
+        model = _silent(PPO("MlpPolicy", env, seed=args.seed))
     else:
         demos, schedule = None, None
         if kind.startswith("acer-demos"):
