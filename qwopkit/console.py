@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from .errors import ExistsError, InputError, InputWarning, ParameterError
+from qwopkit.errors import ExistsError, InputError, InputWarning, ParameterError
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qwopkit.adapter.openqwop.fidelity import default_seed_demos
+from qwopkit.bench.fidelity import default_seed_demos
 
 from leftovers import pytest_sessionfinish  # noqa: F401  (the session's leftover check)
 
@@ -39,7 +39,7 @@ def seed_demos() -> Path:
 
 @pytest.fixture
 def seed_models() -> Path:
-    from qwopkit.rl.seed_models import default_seed_models  # (torch: only for the tests that use it)
+    from qwopkit.rl.common.seed_models import default_seed_models  # (torch: only for the tests that use it)
 
     path = default_seed_models()
     if not (path / "Kuro_Acer_39hr_self30hr.zip").exists() or not (path / "FastDQN_2hr.zip").exists():

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-COMMAND = [sys.executable, "-m", "qwopkit.rl.finetune_cli"]
+COMMAND = [sys.executable, "-m", "qwopkit.training.finetune_cli"]
 
 
 def finetune(*args, cwd=None, env=None, timeout=300) -> subprocess.CompletedProcess:

@@ -18,10 +18,16 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import SubprocVecEnv
 from torch import nn
 
-from qwopkit.rl.acer import ACER, retrace_targets, trust_region_projection
-from qwopkit.rl.buffers import DemoStore, SegmentReplayBuffer, Segments
-from qwopkit.rl.policies import ACERPolicy, load_policy, save_policy
-from qwopkit.rl.schedules import Phase, PhaseSchedule, format_steps, parse_steps
+from qwopkit.rl.acer import (
+    ACER,
+    ACERWithDemos,
+    PhaseScheduleCallback,
+    retrace_targets,
+    trust_region_projection,
+)
+from qwopkit.rl.acer.buffers import DemoStore, SegmentReplayBuffer, Segments
+from qwopkit.rl.acer.policies import ACERPolicy, load_policy, save_policy
+from qwopkit.rl.acer.schedules import Phase, PhaseSchedule, format_steps, parse_steps
 
 SMALL = {"net_arch": [32, 32], "activation_fn": nn.Tanh}
 
@@ -224,11 +230,12 @@ def test_collected_segments_keep_mu_and_how_each_episode_ended():
     env = cartpole(n_envs=3, max_steps=7)  # the time limit truncates every episode that lasts 7 steps
     model = ACER("MlpPolicy", env, n_steps=10, seed=0, policy_kwargs=SMALL)
     model._setup_learn(100, None)
-    seg = model.collect_rollouts(model.env, model._init_callback(None))
+    assert model.collect_rollouts(model.env, model._init_callback(None))
+    seg = model.rollout
     assert seg.observations.shape == (3, 11, 4) and seg.mu.shape == (3, 10, 2)
     np.testing.assert_allclose(seg.mu.sum(-1), 1.0, rtol=1e-5)
     # mu is what the policy gave at collection: recomputing it on the stored observations agrees.
-    np.testing.assert_allclose(model._probabilities(seg.observations[:, :-1]), seg.mu, rtol=1e-5)
+    np.testing.assert_allclose(model.action_probabilities(seg.observations[:, :-1]), seg.mu, rtol=1e-5)
     assert seg.dones.any()
     assert not (seg.terminations & ~seg.dones).any()
     truncated = seg.dones & ~seg.terminations
@@ -242,7 +249,7 @@ def test_collected_segments_keep_mu_and_how_each_episode_ended():
 
 
 def test_acer_learns_cartpole_a_little():
-    # A smoke run (the 500k-step benchmark is python -m qwopkit.rl.bench_acer cartpole): 80k steps
+    # A smoke run (the 500k-step benchmark is python -m qwopkit.bench.acer cartpole): 80k steps
     # of ACER with SB2's settings play CartPole far longer than the untrained policy does.
     env = cartpole(n_envs=8)
     model = ACER("MlpPolicy", env, ent_coef=0.0, seed=0,
@@ -304,7 +311,7 @@ def test_replay_updates_follow_the_replay_ratio():
     model.learn(2_000)  # 200 iterations; replay starts after 4 of them (20 steps per env)
     iterations = 2_000 // 10
     on_policy = iterations
-    replays = model._n_updates - on_policy
+    replays = model.n_updates - on_policy
     assert abs(replays / (iterations - 4) - 3.0) < 0.5, replays
     no_replay = ACER("MlpPolicy", cartpole(n_envs=2), n_steps=5, replay_ratio=0.0, seed=1,
                      policy_kwargs=SMALL)
@@ -385,48 +392,56 @@ def test_sb3_callbacks_logger_and_subprocess_envs(tmp_path):
 def test_demos_are_injected_in_demos_phases_only():
     store = _stream([30, 40], [False, True], d=4, a=2)
     env = cartpole(n_envs=2)
-    model = ACER("MlpPolicy", env, n_steps=5, demos=store, demo_rate=1.0,
-                 schedule="self:100,demos:100,self:100", replay_start=10_000, seed=0, policy_kwargs=SMALL)
+    model = ACERWithDemos("MlpPolicy", env, n_steps=5, demos=store, demo_rate=1.0, replay_start=10_000,
+                          seed=0, policy_kwargs=SMALL)
+    phases = PhaseScheduleCallback("self:100,demos:100,self:100")
     shares = []
 
     def after_each_iteration(_locals, _globals):
         held = model.replay_buffer._store.demo[:len(model.replay_buffer)]
         shares.append((model.num_timesteps, int(held.sum())))
 
-    model.learn(300, callback=_EveryRollout(after_each_iteration))
+    model.learn(300, callback=[phases, _EveryRollout(after_each_iteration)])
     injected = dict(shares)
     # 10 steps per iteration; the counts are read at the start of the next iteration's rollout.
     assert injected[100] == 0  # 10 self-play iterations
     assert injected[200] == 2 * 10  # 10 demos iterations, one segment per environment each
     assert injected[290] == 20  # none in the last self phase
-    assert model._phase_index == 2
+    assert phases._phase_index == 2 and model.inject_demos is False
 
 
 def test_policy_mu_is_the_policy_at_injection():
     store = _stream([50], [False], d=4, a=2)
-    model = ACER("MlpPolicy", cartpole(n_envs=1), n_steps=5, demos=store, demo_mu="policy",
-                 replay_start=10_000, seed=0, policy_kwargs=SMALL)
+    model = ACERWithDemos("MlpPolicy", cartpole(n_envs=1), n_steps=5, demos=store, demo_mu="policy",
+                          replay_start=10_000, seed=0, policy_kwargs=SMALL)
     model._setup_learn(10, None)
-    model.injecting_demos()
-    model._inject_demos()
+    assert model._inject() == 1
     stored = model.replay_buffer.sample(1, np.random.default_rng(0))
-    np.testing.assert_allclose(stored.mu[0], model._probabilities(stored.observations[0, :-1]), rtol=1e-5)
+    np.testing.assert_allclose(stored.mu[0], model.action_probabilities(stored.observations[0, :-1]),
+                               rtol=1e-5)
     assert not np.allclose(stored.mu[0], 1 / 2)  # not the stream's own mu
 
 
 def test_a_demos_phase_without_demos_fails_before_training():
-    model = ACER("MlpPolicy", cartpole(n_envs=1), schedule="demos:1k", seed=0, policy_kwargs=SMALL)
+    model = ACERWithDemos("MlpPolicy", cartpole(n_envs=1), seed=0, policy_kwargs=SMALL)
     with pytest.raises(ValueError, match="has a demos phase, but no demonstrations"):
-        model.learn(100)
+        model.learn(100, callback=PhaseScheduleCallback("demos:1k"))
     assert model.num_timesteps == 0
+    # Phases are ACERWithDemos' alone: plain ACER has no demonstrations to switch.
+    with pytest.raises(ValueError, match="^schedule: .*must be an ACERWithDemos"):
+        ACER("MlpPolicy", cartpole(n_envs=1), seed=0, policy_kwargs=SMALL).learn(
+            100, callback=PhaseScheduleCallback("self:1k"))
 
 
 def test_bad_arguments_name_the_parameter():
     for kwargs, name in ((dict(n_steps=0), "n_steps"), (dict(delta=0), "delta"),
                          (dict(demo_mu="x"), "demo_mu"), (dict(buffer_size=5, n_steps=20), "buffer_size"),
-                         (dict(alpha=1.0), "alpha"), (dict(threads=0), "threads")):
+                         (dict(alpha=1.0), "alpha"), (dict(threads=0), "threads"),
+                         (dict(demo_rate=-1), "demo_rate")):
         with pytest.raises(ValueError, match=f"^{name}: "):
-            ACER("MlpPolicy", cartpole(n_envs=1), **kwargs)
+            ACERWithDemos("MlpPolicy", cartpole(n_envs=1), **kwargs)
+    with pytest.raises(TypeError, match="demo_mu"):
+        ACER("MlpPolicy", cartpole(n_envs=1), demo_mu="policy")  # ACER itself knows no demonstrations
 
 
 class _EveryRollout(BaseCallback):
@@ -471,7 +486,7 @@ def test_the_package_exports_load_on_first_use():
     rl = importlib.import_module("qwopkit.rl")
     assert rl.ACER is ACER and rl.DemoStore is DemoStore and "ACER" in rl.__all__
     # Importing a command's module for its --help does not load torch.
-    code = "import sys, qwopkit.rl.finetune_cli; print('torch' in sys.modules)"
+    code = "import sys, qwopkit.training.finetune_cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -481,7 +496,7 @@ def test_speed_benchmark_runs_the_learners_asked_for(tmp_path, capsys):
     # each with a measured rate, and the ACER/DQN ratio at equal environments printed.
     import json
 
-    from qwopkit.rl.bench_acer import main
+    from qwopkit.bench.acer import main
 
     args = ["speed", "--seconds", "1", "--learners", "acer8-batched", "dqn8", "--out", str(tmp_path)]
     assert main(args) == 0

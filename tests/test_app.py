@@ -20,8 +20,8 @@ from streamlit.testing.v1 import AppTest
 from qwopkit.app import marking
 from qwopkit.app.folder import DataFolder, UnsafePathError
 from qwopkit.app.overview import Filters, apply_filters
+from qwopkit.bench.synthetic import engine_episode, random_keys, synthetic_episode
 from qwopkit.dataset import EpisodeError, read_episode, read_marks, read_splits, write_episode
-from qwopkit.testing import engine_episode, random_keys, synthetic_episode
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -447,7 +447,7 @@ def test_an_imported_runs_replay_lasts_its_hud_time(seed_demos, tmp_path):
     the HUD time the import inferred, so that it lasts what the header says."""
     from qwopkit.app.data import load_run
 
-    subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", "import-npz",
+    subprocess.run([sys.executable, "-m", "qwopkit.commands.data", "import-npz",
                     str(seed_demos / "kuro_try1.npz"), "--out", str(tmp_path)],
                    check=True, capture_output=True)
     run = load_run(DataFolder(tmp_path), "kuro-try1-0000.h5")

@@ -30,7 +30,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from qwopkit.adapter.browser import CHROMEDRIVER, CHROMIUM, open_browser
-from qwopkit.adapter.openqwop.fidelity import default_seed_demos
+from qwopkit.bench.fidelity import default_seed_demos
 from qwopkit.dataset import import_npz, read_episode, read_marks, read_splits, validate_file
 
 ROOT = Path(__file__).resolve().parents[1]

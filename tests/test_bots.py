@@ -41,7 +41,7 @@ def test_unknown_bot_is_a_clear_error():
 
 
 def test_qwop_run_prints_the_run():
-    out = subprocess.run([sys.executable, "-m", "qwopkit.run", "--bot-only"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "qwopkit.commands.run", "--bot-only"], capture_output=True,
                          text=True, check=True).stdout
     assert "bot stride: finished" in out and "HUD time" in out
     # The finish is a foot's and the distance the torso's: a finished run reads just under 100 m.
@@ -53,7 +53,8 @@ def test_qwop_run_clones_the_bundled_recordings_and_evaluates(tmp_path):
     earlier = tmp_path / "runs" / "qwop-run-20260101-000000"  # a run before: left alone
     earlier.mkdir(parents=True)
     (earlier / "bc.zip").write_bytes(b"an earlier clone")
-    proc = subprocess.run([sys.executable, "-m", "qwopkit.run", "--demos", str(examples / "bot_stride-*.h5"),
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.commands.run", "--demos",
+                           str(examples / "bot_stride-*.h5"),
                            "--finetune-minutes", "0.15"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert all(f"{i}/4" in proc.stdout for i in range(1, 5))
@@ -78,14 +79,14 @@ def test_each_run_gets_a_new_folder(tmp_path):
 
 
 def test_qwop_run_without_demos_is_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "qwopkit.run"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.commands.run"], capture_output=True, text=True,
                           cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "--demos: no episode files match" in proc.stderr
 
 
 def test_qwop_run_bad_flag_is_one_line():
-    proc = subprocess.run([sys.executable, "-m", "qwopkit.run", "--bot", "nobody"],
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.commands.run", "--bot", "nobody"],
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "--bot: unknown bot 'nobody'" in proc.stderr and "Traceback" not in proc.stderr

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 
 import pytest
 
-MODULE_COMMANDS = ["qwopkit.adapter.openqwop.search:main", "qwopkit.adapter.openqwop.fidelity:main",
-                   "qwopkit.imitation.check:main", "qwopkit.imitation.technique:main",
-                   "qwopkit.imitation.recipe:main",
-                   "qwopkit.app.bench:main", "qwopkit.rl.bench_acer:main", "qwopkit.rl.bench_ray:main",
-                   "qwopkit.rl.seed_check:main"]
+MODULE_COMMANDS = ["qwopkit.bench.bot_search:main", "qwopkit.bench.fidelity:main",
+                   "qwopkit.bench.clone_check:main", "qwopkit.bench.technique:main",
+                   "qwopkit.bench.recipe:main",
+                   "qwopkit.bench.app:main", "qwopkit.bench.acer:main", "qwopkit.bench.ray:main",
+                   "qwopkit.bench.seed_check:main"]
 
 
 def console_scripts() -> dict[str, str]:

@@ -16,7 +16,7 @@ import pytest
 
 from qwopkit.dataset import EpisodeError, EpisodeWarning, validate_file
 from qwopkit.imitation import load_demos
-from qwopkit.rl.demos import load_demonstrations
+from qwopkit.rl.common.demos import load_demonstrations
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
 GOOD = sorted(EXAMPLES.glob("bot_stride-*.h5"))
@@ -91,9 +91,10 @@ def test_both_commands_train_on_with_a_warning_naming_the_damaged_demo(tmp_path)
         shutil.copy(p, folder / p.name)
     shutil.copy(GOOD[0], folder / DAMAGED)
     _damage(folder / DAMAGED, "nan-state")
-    runs = {"qwop-pretrain": ["qwopkit.imitation.cli", "--demos", folder, "--out", tmp_path / "bc.zip",
+    runs = {"qwop-pretrain": ["qwopkit.training.pretrain_cli", "--demos", folder, "--out",
+                              tmp_path / "bc.zip",
                               "--epochs", "2", "--quiet"],
-            "qwop-finetune": ["qwopkit.rl.finetune_cli", "--demos", folder, "--schedule", "demos:200",
+            "qwop-finetune": ["qwopkit.training.finetune_cli", "--demos", folder, "--schedule", "demos:200",
                               "--out", tmp_path / "run", "--n-envs", "1", "--eval-every", "200",
                               "--eval-episodes", "1", "--checkpoint-every", "200", "--replay-start", "50"]}
     for prog, args in runs.items():

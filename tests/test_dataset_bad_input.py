@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
+from qwopkit.bench.synthetic import synthetic_episode
 from qwopkit.dataset import (
     EpisodeError,
     EpisodeWarning,
@@ -23,7 +24,6 @@ from qwopkit.dataset import (
     validate,
     write_episode,
 )
-from qwopkit.testing import synthetic_episode
 
 
 def _good(folder, index, steps=6):
@@ -147,7 +147,7 @@ def test_bad_marks_file_fails_loudly_without_touching_episodes(tmp_path):
 
 def _cli(*args, cwd):
     env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
-    return subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "qwopkit.commands.data", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -12,13 +12,13 @@ import sys
 import numpy as np
 import pytest
 
+from qwopkit.bench.synthetic import engine_episode, random_keys
 from qwopkit.dataset import read_episode, read_splits, write_episode
-from qwopkit.testing import engine_episode, random_keys
 
 
 def qwop_data(*args, cwd, ok=True, env=None):
     env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning", **(env or {})}
-    r = subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", *map(str, args)], cwd=cwd, env=env,
+    r = subprocess.run([sys.executable, "-m", "qwopkit.commands.data", *map(str, args)], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=120)
     assert "Traceback" not in r.stderr, r.stderr
     if ok:

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from qwopkit.bench.synthetic import synthetic_episode
 from qwopkit.dataset import (
     EpisodeError,
     build_index,
@@ -20,7 +21,6 @@ from qwopkit.dataset import (
 )
 from qwopkit.dataset.index import COLUMNS
 from qwopkit.dataset.merge import merge
-from qwopkit.testing import synthetic_episode
 
 PLAYERS = ("ann", "bob", "cyd", "dee")
 

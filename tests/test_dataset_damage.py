@@ -31,6 +31,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qwopkit.bench.synthetic import engine_episode, random_keys, synthetic_episode
+from qwopkit.commands.data import main as qwop_data_main
 from qwopkit.dataset import (
     ATTRIBUTES,
     EpisodeError,
@@ -50,9 +52,7 @@ from qwopkit.dataset import (
 )
 from qwopkit.dataset.schema import ALL_DATASETS, N_ACTIONS
 from qwopkit.imitation import load_demos
-from qwopkit.qwop_data import main as qwop_data_main
 from qwopkit.recorder.verify import features_problem, resimulate
-from qwopkit.testing import engine_episode, random_keys, synthetic_episode
 
 Damage = Callable[[Path], None]  # edits a copy of a good file in place (or replaces it)
 
@@ -521,11 +521,11 @@ def _subprocess(*args, cwd) -> subprocess.CompletedProcess:
 def test_real_processes_estimate_mu_and_pretrain(mixed: Mixed, tmp_path: Path) -> None:
     work = tmp_path / "mixed"
     _copy_folder(mixed.data, work)
-    r = _subprocess("-m", "qwopkit.qwop_data", "estimate-mu", work, "--classifier", "softmax", "--k", "3",
+    r = _subprocess("-m", "qwopkit.commands.data", "estimate-mu", work, "--classifier", "softmax", "--k", "3",
                     cwd=tmp_path)
     assert r.returncode == 0 and f"written to {len(mixed.good)} episode(s)" in r.stdout, r.stderr
     _assert_lines_name_bad_in(work, mixed, r.stderr)
-    r = _subprocess("-m", "qwopkit.imitation.cli", "--demos", work, "--out", tmp_path / "bc.zip",
+    r = _subprocess("-m", "qwopkit.training.pretrain_cli", "--demos", work, "--out", tmp_path / "bc.zip",
                     "--epochs", "5", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "nan" not in r.stdout.lower()

@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from qwopkit.adapter.features import ACTION_KEYS, ACTION_NAMES, SEED_OBS_FIELDS, seed_observation
 from qwopkit.adapter.openqwop.layout import STATE_FIELDS, STATE_INDEX
+from qwopkit.bench.synthetic import engine_episode, random_keys, synthetic_episode
 from qwopkit.dataset import (
     FORMAT,
     Episode,
@@ -26,7 +27,6 @@ from qwopkit.dataset import (
 from qwopkit.dataset.schema import decision_bounds, episode_filename
 from qwopkit.dataset.values import OBSERVATION_LIMIT
 from qwopkit.recorder.decisions import MASK_TO_ACTION, episode_from_updates
-from qwopkit.testing import engine_episode, random_keys, synthetic_episode
 
 
 def assert_same_episode(a: Episode, b: Episode) -> None:
@@ -252,8 +252,8 @@ def test_unknown_attributes_are_refused_not_dropped(tmp_path):
 
 
 def test_files_written_before_the_physics_attribute_read_as_the_old_physics(tmp_path):
+    from qwopkit.bench.synthetic import synthetic_episode
     from qwopkit.dataset import read_episode, write_episode
-    from qwopkit.testing import synthetic_episode
 
     episode = synthetic_episode(np.random.default_rng(0), player="p", session="s", index=0, steps=5)
     path = tmp_path / "p-s-0000.h5"

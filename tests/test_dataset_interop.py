@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from qwopkit.adapter.features import ACTION_NAMES, ACTION_TO_SEED, SEED_ACTION_NAMES, SEED_OBS_FIELDS
-from qwopkit.adapter.openqwop.fidelity import default_seed_demos
+from qwopkit.bench.fidelity import default_seed_demos
+from qwopkit.bench.synthetic import engine_episode, random_keys
 from qwopkit.dataset import (
     EpisodeError,
     export_minari,
@@ -21,7 +22,6 @@ from qwopkit.dataset import (
     write_episode,
 )
 from qwopkit.recorder.verify import resimulate
-from qwopkit.testing import engine_episode, random_keys
 
 X_COLUMNS = [i for i, n in enumerate(SEED_OBS_FIELDS) if n.endswith(".x")]
 SEED_DEMOS = default_seed_demos()
@@ -244,7 +244,7 @@ def test_import_of_a_slower_recorder_with_absolute_x(tmp_path):
 
 
 def test_qwop_data_import_npz_prints_the_outcomes(tmp_path, capsys):
-    from qwopkit.qwop_data import main
+    from qwopkit.commands.data import main
 
     path = _engine_npz(tmp_path / "kuro_try7.npz", [_bot_keys("flail", 600), _bot_keys("flail", 300)])
     assert main(["import-npz", str(path), "--player", "kurodo", "--out", str(tmp_path / "data")]) == 0
@@ -256,7 +256,7 @@ def test_qwop_data_import_npz_prints_the_outcomes(tmp_path, capsys):
 
 
 def test_import_the_top_player_and_the_beginner_with_outcomes(tmp_path, seed_demos):
-    from qwopkit.qwop_data import main
+    from qwopkit.commands.data import main
 
     kuro = sorted(str(p) for p in seed_demos.glob("kuro_try*.npz"))
     human = sorted(str(p) for p in seed_demos.glob("human_try*.npz"))
@@ -275,7 +275,7 @@ def test_import_the_top_player_and_the_beginner_with_outcomes(tmp_path, seed_dem
 
 
 def test_a_minari_id_that_is_a_path_is_refused_before_any_folder_is_made(tmp_path, capsys):
-    from qwopkit.qwop_data import main
+    from qwopkit.commands.data import main
 
     data = tmp_path / "data"
     write_episode(engine_episode(random_keys(np.random.default_rng(7), 40)), data)
@@ -322,7 +322,7 @@ def test_import_npz_of_damaged_files_skips_each_with_one_line_and_writes_none_of
     names = ["kuro_good1.npz", "kuro_hugelast.npz", "kuro_garbled.npz", "kuro_hugerow.npz", "kuro_nan.npz",
              "kuro_good2.npz"]
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", "import-npz",
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.commands.data", "import-npz",
                            *[str(tmp_path / n) for n in names], "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from qwopkit.bench.synthetic import synthetic_episode
 from qwopkit.dataset import (
     EpisodeError,
     SoftmaxRegression,
@@ -16,7 +17,6 @@ from qwopkit.dataset import (
     validate_file,
     write_episode,
 )
-from qwopkit.testing import synthetic_episode
 
 
 def test_smoothed_mu():

@@ -6,9 +6,9 @@ import h5py
 import numpy as np
 
 from qwopkit.adapter.openqwop.layout import STATE_INDEX
+from qwopkit.bench.synthetic import engine_episode, random_keys, synthetic_episode
 from qwopkit.dataset import write_episode
 from qwopkit.recorder.verify import resimulate
-from qwopkit.testing import engine_episode, random_keys, synthetic_episode
 
 
 def _recorded(folder, seed=0, n=150):

@@ -8,8 +8,8 @@ import pytest
 from qwopkit.adapter.features import seed_observation
 from qwopkit.adapter.openqwop import FELL, RUNNING, Engine, O, P, Q, W, run_keys
 from qwopkit.adapter.openqwop import physics as ph
-from qwopkit.adapter.openqwop.fidelity import position_error_at, spawn_error, spawn_runs
 from qwopkit.adapter.openqwop.layout import STATE_FIELDS, STATE_INDEX, STATE_SIZE
+from qwopkit.bench.fidelity import position_error_at, spawn_error, spawn_runs
 
 
 def test_state_layout_names_every_field():

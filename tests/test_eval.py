@@ -25,9 +25,16 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 import qwopkit  # noqa: F401
 from qwopkit.adapter.features import ACTION_NAMES
 from qwopkit.adapter.openqwop.layout import STATE_INDEX
-from qwopkit.rl.eval_cli import main as eval_main
-from qwopkit.rl.evaluate import EpisodeResult, EvalReport, episode_keys, episode_states, evaluate, watch
-from qwopkit.rl.policies import ACERPolicy, ModelFileError, load_policy, save_policy
+from qwopkit.rl.acer.policies import ACERPolicy, ModelFileError, load_policy, save_policy
+from qwopkit.rl.common.evaluation import (
+    EpisodeResult,
+    EvalReport,
+    episode_keys,
+    episode_states,
+    evaluate,
+)
+from qwopkit.training.eval_cli import main as eval_main
+from qwopkit.training.watch import watch
 
 OBS = spaces.Box(-np.inf, np.inf, (71,), np.float32)
 ACTIONS = spaces.Discrete(11)
@@ -234,7 +241,7 @@ def test_qwop_eval_deterministic_plays_one_run_and_says_why(tmp_path: Path) -> N
 def test_qwop_eval_explains_the_distance_of_a_finished_run(capsys) -> None:
     from rich.console import Console
 
-    from qwopkit.rl.eval_cli import print_report
+    from qwopkit.training.eval_cli import print_report
 
     finished = EpisodeResult("finished", 99.4, 48.0, 480, 1440, np.zeros(480, np.uint8))
     print_report(EvalReport([finished], True, 0), Console(width=120))
@@ -289,7 +296,7 @@ def test_watch_shows_the_evaluated_run_in_the_page() -> None:
 def test_qwop_eval_watch_in_a_real_window(tmp_path: Path, x_display: str) -> None:
     _need_browser()
     model = save_policy(fixed_policy("O"), tmp_path / "o.zip")
-    proc = subprocess.run([sys.executable, "-m", "qwopkit.rl.eval_cli", str(model), "--episodes", "1",
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.training.eval_cli", str(model), "--episodes", "1",
                            "--deterministic", "--watch"], env={**os.environ, "DISPLAY": x_display},
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -16,7 +16,7 @@ from finetune_runs import finetune, running_until_checkpoint
 
 from qwopkit.adapter.env import forward_velocity_reward_from_features
 from qwopkit.dataset import import_npz, mark, read_episode, write_episode
-from qwopkit.rl.demos import load_demonstrations
+from qwopkit.rl.common.demos import load_demonstrations
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
 STRIDE = sorted(EXAMPLES.glob("bot_stride-*.h5"))
@@ -100,7 +100,8 @@ def test_a_short_run_writes_model_report_and_curves(tmp_path):
         r.stdout.splitlines()[-1]] == [f"next: qwop-eval {out / 'model.zip'}"]
     assert "phase 1/1 demos:6k" in (out / "logs" / "log.txt").read_text()
     # qwop-eval reads the fine-tuned model.
-    e = subprocess.run([sys.executable, "-m", "qwopkit.rl.eval_cli", out / "model.zip", "--episodes", "1",
+    e = subprocess.run([sys.executable, "-m", "qwopkit.training.eval_cli", out / "model.zip",
+                        "--episodes", "1",
                         "--deterministic"], capture_output=True, text=True, timeout=120)
     assert e.returncode == 0 and "finish rate" in e.stdout, e.stderr
 
@@ -192,8 +193,8 @@ def test_a_run_killed_with_kill_9_resumes_from_its_checkpoint(tmp_path):
 
 
 def test_report_curve_and_best_time_at_a_wall_clock_mark():
-    from qwopkit.rl.callbacks import EpisodeRecord, RunProgressCallback
-    from qwopkit.rl.report import best_time_by, build_report
+    from qwopkit.rl.common.callbacks import EpisodeRecord, RunProgressCallback
+    from qwopkit.training.report import best_time_by, build_report
 
     progress = RunProgressCallback()
     runs = [("fell", 5, 3), ("finished", 100, 90), ("timeout", 60, 120), ("finished", 100, 70),

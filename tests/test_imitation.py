@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from qwopkit.adapter.openqwop.bots import get_bot
+from qwopkit.bench.synthetic import engine_episode
 from qwopkit.dataset import crossfit_mu, estimate_mu, make_split, mark, open_episode, write_episode
 from qwopkit.imitation import BCConfig, bc_classifier_factory, load_demos, train_bc
 from qwopkit.imitation.bc import confusion, cross_entropy
-from qwopkit.imitation.cli import main as pretrain_main
-from qwopkit.rl.policies import ACERPolicy, load_policy, read_model_info
-from qwopkit.testing import engine_episode
+from qwopkit.rl.acer.policies import ACERPolicy, load_policy, read_model_info
+from qwopkit.training.pretrain_cli import main as pretrain_main
 
 UPDATES = 450  # 15 s of game, 150 decisions per episode
 FAST = BCConfig(max_epochs=150, patience=15)
@@ -286,7 +286,7 @@ def test_qwop_data_estimate_mu_uses_the_bc_trainer_by_default(tmp_path: Path) ->
     import sys
 
     paths = write_stride_episodes(tmp_path, 3, updates=90)
-    proc = subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", "estimate-mu", str(tmp_path),
+    proc = subprocess.run([sys.executable, "-m", "qwopkit.commands.data", "estimate-mu", str(tmp_path),
                            "--k", "3"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     for path in paths:

@@ -24,7 +24,7 @@ import pytest
 from qwopkit.adapter.browser import CHROMEDRIVER, CHROMIUM
 from qwopkit.adapter.original import UnsupportedGameError, locate_game
 from qwopkit.adapter.original.copy import patch_source
-from qwopkit.adapter.original.fidelity import play_original
+from qwopkit.bench.fidelity_original import play_original
 from qwopkit.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,7 +110,7 @@ def test_stride_finishes_the_original_in_155_seconds_after_every_reset(game):
     the HUD, both times, as on a freshly loaded page. (With the game's own reset alone, the
     broad phase the first run left behind made the second drift at the hurdle: 162.97 s.)"""
     from qwopkit.adapter.openqwop.bots import BOTS
-    from qwopkit.adapter.original.fidelity import bot_run_original
+    from qwopkit.bench.fidelity_original import bot_run_original
 
     first = bot_run_original(game, BOTS["stride"], 5400)
     second = bot_run_original(game, BOTS["stride"], 5400)
@@ -281,7 +281,7 @@ def _eval(args: list[str]) -> tuple[int, str, str]:
     import contextlib
     import io
 
-    from qwopkit.rl.eval_cli import main as eval_main
+    from qwopkit.training.eval_cli import main as eval_main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -295,7 +295,7 @@ def test_qwop_eval_runs_a_policy_in_the_original_game(tmp_path, reference):
 
     from test_eval import fixed_policy
 
-    from qwopkit.rl.policies import save_policy
+    from qwopkit.rl.acer.policies import save_policy
 
     model = save_policy(fixed_policy("O"), tmp_path / "o.zip")
     code, out, err = _eval([str(model), "--game", "original", "--qwop", str(REFERENCE), "--episodes", "2",
@@ -382,7 +382,7 @@ def test_qwop_record_original_refuses_a_bad_copy_in_one_line(tmp_path):
 # ---------------------------------------------------------------------- openqwop beside the original
 @browser_test
 def test_fidelity_against_the_original_reports_both_games_side_by_side():
-    from qwopkit.adapter.original.fidelity import compare
+    from qwopkit.bench.fidelity_original import compare
 
     lines: list[str] = []
     out = compare(REFERENCE, sequences=2, seconds=1.0, bot_limit=3.0, log=lines.append)

@@ -3,7 +3,7 @@
 SIGSTOP, `qwop-finetune --ray` killed with kill -9 and resumed. Nothing is left behind: every Ray
 process ends, Ray's session files stay in pytest's temporary folder, and no token lands in ~/.ray.
 (The learning bar, >= 475 on CartPole within 500k steps, and the scale figures are benchmarks:
-python -m qwopkit.rl.bench_ray; docs/ray.md.)"""
+python -m qwopkit.bench.ray; docs/ray.md.)"""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ from stable_baselines3.common.logger import configure  # noqa: E402
 from torch import nn  # noqa: E402
 
 from qwopkit.rl.acer import ACER  # noqa: E402
-from qwopkit.rl.buffers import Segments  # noqa: E402
-from qwopkit.rl.ray_rollouts import RayRollouts, RolloutWorker, acting_weights  # noqa: E402
+from qwopkit.rl.acer.buffers import Segments  # noqa: E402
+from qwopkit.training.ray_rollouts import RayRollouts, RolloutWorker, acting_weights  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "data"
 STRIDE = sorted(EXAMPLES.glob("bot_stride-*.h5"))
@@ -122,7 +122,7 @@ def command_env(tmp_path_factory) -> tuple[dict[str, str], Path]:
 
 def test_bad_ray_settings_are_one_line_naming_the_flag(tmp_path, capsys, monkeypatch):
     # In this process: each is refused before the run's folder is made, so before Ray would start.
-    from qwopkit.rl.finetune_cli import main
+    from qwopkit.training.finetune_cli import main
 
     cases = [
         (["--ray", "--workers", "0"], "--workers: bad value 0"),
@@ -191,7 +191,8 @@ def test_a_worker_keeps_the_mu_and_version_of_the_policy_it_acted_with(local_ray
             seg = got.segments
             assert got.version == version and len(seg) == 3 and seg.n_steps == model.n_steps
             # mu is the probabilities of the weights it was given, at every step it took.
-            np.testing.assert_allclose(seg.mu, model._probabilities(seg.observations[:, :-1]), atol=1e-5)
+            np.testing.assert_allclose(seg.mu, model.action_probabilities(seg.observations[:, :-1]),
+                                       atol=1e-5)
             assert np.all(seg.mu[np.arange(3)[:, None], np.arange(model.n_steps), seg.actions] > 0)
             # A fallen pole ends its episode without bootstrap; its info came along, without the observation.
             assert [(t, i) for t, i, _ in got.episode_infos] == list(zip(*np.nonzero(seg.dones.T)))
@@ -214,7 +215,7 @@ def test_acer_learns_from_two_ray_workers_and_saves_as_without_ray(local_ray, tm
     assert model.segment_source is None  # closed: the model collects from its own env again
     assert model.num_timesteps >= 6000 and counter.calls * 2 >= 6000
     assert set(stats.arrivals) == {0, 1} and min(stats.arrivals.values()) > 10
-    assert model._n_updates > 6000 // (4 * model.n_steps)  # on-policy ones and replay ones
+    assert model.n_updates > 6000 // (4 * model.n_steps)  # on-policy ones and replay ones
     assert len(model.replay_buffer) * model.n_steps >= 6000 - 4 * model.n_steps
     # The learner never waits, so a worker the machine holds back lags a few versions; most
     # segments come from the newest policy or the one before it.
@@ -230,7 +231,7 @@ def test_acer_learns_from_two_ray_workers_and_saves_as_without_ray(local_ray, tm
     loaded = ACER.load(tmp_path / "model.zip")
     assert loaded.segment_source is None and loaded.num_timesteps == model.num_timesteps
     obs = model.replay_buffer.sample(2, np.random.default_rng(0)).observations[:, 0]
-    np.testing.assert_allclose(loaded._probabilities(obs), model._probabilities(obs), atol=1e-6)
+    np.testing.assert_allclose(loaded.action_probabilities(obs), model.action_probabilities(obs), atol=1e-6)
 
 
 def test_a_worker_killed_with_kill_9_is_replaced_and_training_goes_on(local_ray, tmp_path):

@@ -14,7 +14,6 @@ from qwopkit.adapter.features import ACTION_TO_SEED, SEED_OBS_FIELDS, action_of_
 from qwopkit.adapter.openqwop import FELL, RUNNING, Engine, O, P, Q, run_keys
 from qwopkit.adapter.openqwop import physics as ph
 from qwopkit.adapter.openqwop.bots import get_bot
-from qwopkit.adapter.openqwop.fidelity import RecordedRun, recorded_runs, teacher_forced
 from qwopkit.adapter.openqwop.layout import BODY_BLOCK, STATE_INDEX
 from qwopkit.adapter.openqwop.recorded import (
     angular_velocities,
@@ -24,6 +23,7 @@ from qwopkit.adapter.openqwop.recorded import (
     states_from_features,
     torso_x_estimate,
 )
+from qwopkit.bench.fidelity import RecordedRun, recorded_runs, teacher_forced
 
 OMEGA = [STATE_INDEX[f"{b}.omega"] for b in ph.BODY_NAMES]
 X_COLUMNS = [i for i, name in enumerate(SEED_OBS_FIELDS) if name.endswith(".x")]
@@ -175,7 +175,7 @@ def test_the_top_players_runs_end_as_their_recorded_returns_say(seed_demos):
 
 
 def test_the_one_step_figure_is_drawn(tmp_path):
-    from qwopkit.adapter.openqwop.fidelity import plot_one_step
+    from qwopkit.bench.fidelity import plot_one_step
 
     keys = np.fromiter(get_bot("stride").keys(), dtype=np.int64, count=900)
     obs, actions = _decisions(keys)

@@ -1,6 +1,6 @@
 """Cloning a player: class balance, input noise, the settling start, recovery decisions from the
 engine (qwopkit.imitation.recovery), `qwop-pretrain`'s shaping flags, and the technique statistics
-(qwopkit.imitation.technique). Real engine runs and real (small) training runs."""
+(qwopkit.bench.technique). Real engine runs and real (small) training runs."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import pytest
 from qwopkit.adapter.features import action_of_keys, seed_observation
 from qwopkit.adapter.openqwop import run_keys
 from qwopkit.adapter.openqwop.bots import get_bot
+from qwopkit.bench.synthetic import engine_episode
+from qwopkit.bench.technique import KEY_STATES, Runs, closeness, phases, shares, statistics, wasserstein
 from qwopkit.dataset import write_episode
 from qwopkit.imitation import BCConfig, load_demos, train_bc
 from qwopkit.imitation.bc import class_weights, cross_entropy
-from qwopkit.imitation.cli import main as pretrain_main
 from qwopkit.imitation.recovery import recovery_decisions, settling_mask, shape_demos
-from qwopkit.imitation.technique import KEY_STATES, Runs, closeness, phases, shares, statistics, wasserstein
 from qwopkit.spaces import ACTION_NAMES
-from qwopkit.testing import engine_episode
+from qwopkit.training.pretrain_cli import main as pretrain_main
 
 A = {name: i for i, name in enumerate(ACTION_NAMES)}
 
@@ -144,7 +144,7 @@ def test_technique_statistics_of_known_sequences():
 
 
 def test_recipe_table_reads_training_reports_and_names_bad_ones(tmp_path, capsys):
-    from qwopkit.imitation.recipe import main as recipe_main
+    from qwopkit.bench.recipe import main as recipe_main
 
     report = {"kind": "qwopkit-training-report", "steps": 1000, "seconds": 60.0, "steps_per_second": 16.7,
               "training": {"first_finish_step": 400, "first_finish_seconds": 30.0, "best_time": 55.5,

@@ -21,7 +21,8 @@ from qwopkit.dataset.seed import FILES, PAGE, check_file
 
 def qwop_data(*args: str, url: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, QWOPKIT_SEED_URL=url)
-    return subprocess.run([sys.executable, "-m", "qwopkit.qwop_data", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "qwopkit.commands.data", *args], env=env,
+                           capture_output=True,
                           text=True, timeout=120)
 
 

@@ -20,9 +20,8 @@ import torch as th
 from finetune_runs import finetune
 
 import qwopkit  # noqa: F401  (registers qwopkit/QWOP-v0)
-from qwopkit.rl.eval_cli import main as eval_main
-from qwopkit.rl.policies import ACERPolicy, ModelFileError, load_policy, save_policy
-from qwopkit.rl.seed_models import (
+from qwopkit.rl.acer.policies import ACERPolicy, ModelFileError, load_policy, save_policy
+from qwopkit.rl.common.seed_models import (
     SB2Model,
     SeedDQNPolicy,
     acer_policy,
@@ -35,6 +34,7 @@ from qwopkit.rl.seed_models import (
     seed_demo_decisions,
 )
 from qwopkit.spaces import ACTION_NAMES, ACTION_TO_SEED, SEED_ACTION_NAMES, SEED_TO_ACTION
+from qwopkit.training.eval_cli import main as eval_main
 
 AGENTS = ("Kuro_Acer_39hr_self30hr", "Kuro_Acer_39hr_self33hr", "FastDQN", "FastDQN_2hr")
 # Measured: agreement 0.308 (both ACER agents), 0.366 (FastDQN), 0.342 (FastDQN_2hr) on 22,710
@@ -267,7 +267,7 @@ def test_a_wrong_mapping_fails_the_check(seed_models, seed_demos):
 
 # ----------------------------------------------------------------------------- the commands
 def test_the_check_command_prints_each_agents_figures(seed_models, seed_demos, tmp_path):
-    from qwopkit.rl.seed_check import main as check_main
+    from qwopkit.bench.seed_check import main as check_main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -279,7 +279,7 @@ def test_the_check_command_prints_each_agents_figures(seed_models, seed_demos, t
         assert agreement > AGREEMENT_BOUND > 0.1 > unmapped
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err := io.StringIO()):
         assert check_main(["--models", str(seed_models), "--demos", str(tmp_path)]) == 1
-    expected = f"python -m qwopkit.rl.seed_check: error: --demos: no kuro_try*.npz in {tmp_path}"
+    expected = f"python -m qwopkit.bench.seed_check: error: --demos: no kuro_try*.npz in {tmp_path}"
     assert err.getvalue().strip() == expected
 
 

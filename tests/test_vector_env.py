@@ -48,7 +48,7 @@ def test_each_game_of_the_batch_is_qwop_v0():
 
 
 def test_sb3_vec_env_reports_terminal_observations():
-    from qwopkit.rl.vec_env import QWOPVecEnv
+    from qwopkit.rl.common.vec_env import QWOPVecEnv
 
     env = QWOPVecEnv(2, time_limit=1.0)
     env.seed(0)

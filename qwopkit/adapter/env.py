@@ -14,10 +14,16 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from .features import ACTION_KEYS, ACTION_NAMES, SEED_OBS_FIELDS, SEED_OBS_SIZE, seed_observation
-from .openqwop import FELL, FINISHED, Engine
-from .openqwop.layout import STATE_INDEX, STATE_SIZE
-from .openqwop.physics import TIME_LIMIT, TIME_STEP, UNITS_PER_METRE, UPDATES_PER_SECOND
+from qwopkit.adapter.features import (
+    ACTION_KEYS,
+    ACTION_NAMES,
+    SEED_OBS_FIELDS,
+    SEED_OBS_SIZE,
+    seed_observation,
+)
+from qwopkit.adapter.openqwop import FELL, FINISHED, Engine
+from qwopkit.adapter.openqwop.layout import STATE_INDEX, STATE_SIZE
+from qwopkit.adapter.openqwop.physics import TIME_LIMIT, TIME_STEP, UNITS_PER_METRE, UPDATES_PER_SECOND
 
 _TORSO_X = STATE_INDEX["torso.x"]
 _TORSO_Y = STATE_INDEX["torso.y"]
@@ -134,6 +140,6 @@ class QWOPEnv(gym.Env):
     def render(self):
         if self.render_mode != "rgb_array":
             return None
-        from .render import draw_frame
+        from qwopkit.adapter.render import draw_frame
 
         return draw_frame(self.engine)

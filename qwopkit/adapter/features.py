@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from qwopkit.adapter.openqwop.layout import STATE_INDEX
+from qwopkit.adapter.openqwop.physics import O, P, Q, W, dominant_keys
 from qwopkit.spaces import (  # noqa: F401  (re-exported: the adapter's names for them)
     ACTION_NAMES,
     ACTION_TO_SEED,
@@ -20,9 +22,6 @@ from qwopkit.spaces import (  # noqa: F401  (re-exported: the adapter's names fo
     SEED_OBS_SIZE,
     SEED_TO_ACTION,
 )
-
-from .openqwop.layout import STATE_INDEX
-from .openqwop.physics import O, P, Q, W, dominant_keys
 
 _KEY_BITS = {"Q": Q, "W": W, "O": O, "P": P}
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .openqwop import physics as ph
+from qwopkit.adapter.openqwop import physics as ph
 
 WIDTH, HEIGHT = 640, 400
 SCALE = 12.0  # pixels per Box2D unit

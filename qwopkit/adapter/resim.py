@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .openqwop.engine import run_keys
-from .openqwop.layout import STATE_FIELDS
+from qwopkit.adapter.openqwop.engine import run_keys
+from qwopkit.adapter.openqwop.layout import STATE_FIELDS
 
 
 @dataclass

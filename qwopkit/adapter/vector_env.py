@@ -21,11 +21,11 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from .env import _DISTANCE, _HUD_TIME, batched_forward_velocity_reward
-from .features import ACTION_KEYS, ACTION_NAMES, SEED_OBS_SIZE, seed_observation
-from .openqwop.engine import Worlds
-from .openqwop.layout import STATE_SIZE
-from .openqwop.physics import TIME_LIMIT, UPDATES_PER_SECOND
+from qwopkit.adapter.env import _DISTANCE, _HUD_TIME, batched_forward_velocity_reward
+from qwopkit.adapter.features import ACTION_KEYS, ACTION_NAMES, SEED_OBS_SIZE, seed_observation
+from qwopkit.adapter.openqwop.engine import Worlds
+from qwopkit.adapter.openqwop.layout import STATE_SIZE
+from qwopkit.adapter.openqwop.physics import TIME_LIMIT, UPDATES_PER_SECOND
 
 OUTCOMES = ("running", "fell", "finished")
 

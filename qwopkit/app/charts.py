@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from qwopkit.adapter.features import ACTION_NAMES
-
-from .data import Run
+from qwopkit.app.data import Run
 
 MAX_POINTS = 1500
 MAX_DECISIONS = 1200  # mu heatmap columns

@@ -18,9 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from qwopkit.app.folder import default_data, missing_default_data
 from qwopkit.console import HelpFormatter
-
-from .folder import default_data, missing_default_data
 
 PROG = "qwop-app"
 SCRIPT = Path(__file__).with_name("streamlit_app.py")

@@ -8,11 +8,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from qwopkit.app import charts, data, state
+from qwopkit.app.data import Index
+from qwopkit.app.folder import DataFolder
 from qwopkit.dataset import EpisodeError
-
-from . import charts, data, state
-from .data import Index
-from .folder import DataFolder
 
 MAX_RUNS = 8
 

@@ -15,11 +15,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from qwopkit.app import data, state
+from qwopkit.app.data import Index
+from qwopkit.app.folder import DataFolder
 from qwopkit.dataset import EpisodeError, export_minari, make_split, merge
-
-from . import data, state
-from .data import Index
-from .folder import DataFolder
 
 RATINGS = (0, 1, 2, 3, 4, 5)  # 0: not rated
 

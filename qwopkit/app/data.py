@@ -25,6 +25,7 @@ import streamlit as st
 from qwopkit.adapter.features import ACTION_KEYS, SEED_OBS_FIELDS, states_from_seed_observations
 from qwopkit.adapter.openqwop.layout import STATE_INDEX
 from qwopkit.adapter.openqwop.physics import GROUND_TOP_Y, UNITS_PER_METRE
+from qwopkit.app.folder import DataFolder, Entry
 from qwopkit.dataset import (
     EpisodeError,
     EpisodeWarning,
@@ -35,8 +36,6 @@ from qwopkit.dataset import (
     split_members,
 )
 from qwopkit.dataset.attributes import episode_source
-
-from .folder import DataFolder, Entry
 
 # Columns the app adds to the dataset library's index.
 SOURCE, ERROR = "source", "error"

@@ -11,13 +11,12 @@ import math
 
 import streamlit as st
 
+from qwopkit.app import charts, data, state
+from qwopkit.app.curate import mark_panel
+from qwopkit.app.data import Index, Run
+from qwopkit.app.folder import DataFolder
+from qwopkit.app.replay import HEIGHT, replay_document
 from qwopkit.dataset import EpisodeError
-
-from . import charts, data, state
-from .curate import mark_panel
-from .data import Index, Run
-from .folder import DataFolder
-from .replay import HEIGHT, replay_document
 
 
 def _step(names: list[str], current: str, by: int) -> None:

@@ -13,9 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from qwopkit.app.folder import DataFolder
 from qwopkit.dataset import EpisodeError, mark, open_episode
-
-from .folder import DataFolder
 
 # The mark fields, as `mark` takes and returns them (kept, exclusion reason, tags, rating, note).
 FIELDS = ("kept", "exclude_reason", "tags", "rating", "note")

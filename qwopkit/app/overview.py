@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from qwopkit.app import charts, data, state
+from qwopkit.app.curate import mark_panel
+from qwopkit.app.data import ERROR, SOURCE, Index
+from qwopkit.app.folder import DataFolder
 from qwopkit.dataset import EpisodeError, filter_index
-
-from . import charts, data, state
-from .curate import mark_panel
-from .data import ERROR, SOURCE, Index
-from .folder import DataFolder
 
 ANY = "(any)"
 SEARCHED = ("file", "player", "session", "outcome", "exclude_reason", "note", "mu_method", SOURCE)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qwopkit.adapter.openqwop.host import replay_html
-
-from .data import Run
+from qwopkit.adapter.openqwop.page import replay_html
+from qwopkit.app.data import Run
 
 HEIGHT = 440  # px: the game's view is 30 units high at any width, plus the 40 px control bar
 

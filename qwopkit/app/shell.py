@@ -16,10 +16,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from qwopkit.app import compare, curate, data, episode, overview, state
+from qwopkit.app.folder import DataFolder, default_data, missing_default_data
 from qwopkit.dataset import EpisodeError
-
-from . import compare, curate, data, episode, overview, state
-from .folder import DataFolder, default_data, missing_default_data
 
 RENDER = {"Overview": overview.render, "Episode": episode.render, "Compare": compare.render,
           "Curate": curate.render}

@@ -11,10 +11,9 @@ from typing import Any
 
 import streamlit as st
 
+from qwopkit.app import marking
+from qwopkit.app.folder import DataFolder
 from qwopkit.dataset import EpisodeError
-
-from . import marking
-from .folder import DataFolder
 
 VIEWS = ("Overview", "Episode", "Compare", "Curate")
 UNDO_DEPTH = 50

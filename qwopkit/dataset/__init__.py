@@ -1,4 +1,4 @@
-"""qwopkit.dataset: the episode format (version 1) and everything that reads or writes it.
+"""qwopkit.dataset: the episode format (version 1) and everything that reads or writes it. Floor: library.
 
     from qwopkit.dataset import Episode, write_episode, open_episode, build_index, to_transitions
 
@@ -12,12 +12,10 @@ transitions) -> operations (splitting, mu, merge, interop) -> cli. Minari is imp
 
 from __future__ import annotations
 
-from typing import Any
-
-from .attributes import ATTRIBUTES, default_meta
-from .curation import mark, read_marks
-from .episode import Episode
-from .episodes import (
+from qwopkit.dataset.attributes import ATTRIBUTES, default_meta
+from qwopkit.dataset.curation import mark, read_marks
+from qwopkit.dataset.episode import Episode
+from qwopkit.dataset.episodes import (
     EpisodeFile,
     iter_episodes,
     load_episodes,
@@ -26,38 +24,32 @@ from .episodes import (
     validate,
     validate_file,
 )
-from .errors import DatasetParameterError, EpisodeError, EpisodeWarning
-from .index import build_index, filter_index
-from .interop import export_minari, import_npz
-from .merge import MergeReport, merge
-from .mu import SoftmaxRegression, crossfit_mu, estimate_mu, smoothed_mu
-from .paths import DEFAULT_DATA, NO_DEFAULT_DATA, resolve_paths
-from .schema import ACTION_SET, FORMAT, FORMAT_VERSION, OBSERVATION_FIELDS, decision_bounds, episode_filename
-from .splits import read_splits, split_members
-from .splitting import make_split
-from .transitions import Transitions, to_transitions
-from .writer import EpisodeWriter, next_episode_index, rewrite_episode, write_episode
+from qwopkit.dataset.errors import DatasetParameterError, EpisodeError, EpisodeWarning
+from qwopkit.dataset.index import build_index, filter_index
+from qwopkit.dataset.interop import export_minari, import_npz
+from qwopkit.dataset.merge import MergeReport, merge
+from qwopkit.dataset.mu import SoftmaxRegression, crossfit_mu, estimate_mu, smoothed_mu
+from qwopkit.dataset.paths import DEFAULT_DATA, NO_DEFAULT_DATA, resolve_paths
+from qwopkit.dataset.schema import (
+    ACTION_SET,
+    FORMAT,
+    FORMAT_VERSION,
+    OBSERVATION_FIELDS,
+    decision_bounds,
+    episode_filename,
+)
+from qwopkit.dataset.splits import read_splits, split_members
+from qwopkit.dataset.splitting import make_split
+from qwopkit.dataset.transitions import Transitions, to_transitions
+from qwopkit.dataset.writer import EpisodeWriter, next_episode_index, rewrite_episode, write_episode
 
 __all__ = [
     "DEFAULT_DATA", "NO_DEFAULT_DATA",
     "ACTION_SET", "ATTRIBUTES", "FORMAT", "FORMAT_VERSION", "OBSERVATION_FIELDS", "DatasetParameterError",
-    "Episode", "EpisodeError", "EpisodeFile", "EpisodeWarning", "EpisodeWriter", "MergeReport", "ResimReport",
+    "Episode", "EpisodeError", "EpisodeFile", "EpisodeWarning", "EpisodeWriter", "MergeReport",
     "SoftmaxRegression", "Transitions", "build_index", "crossfit_mu", "decision_bounds", "default_meta",
     "episode_filename", "estimate_mu", "export_minari", "filter_index", "import_npz", "iter_episodes",
     "load_episodes", "make_split", "mark", "merge", "next_episode_index", "open_episode", "read_episode",
-    "read_marks", "read_splits", "resimulate", "resolve_paths", "rewrite_episode", "smoothed_mu",
+    "read_marks", "read_splits", "resolve_paths", "rewrite_episode", "smoothed_mu",
     "split_members", "to_transitions", "validate", "validate_file", "write_episode",
 ]
-
-# Re-simulation runs the engine, so it lives with the recorder (qwopkit.recorder.verify). These
-# two names stay importable from here for code written before the move; the engine is loaded
-# only when one of them is first used, never by `import qwopkit.dataset` (docs/decisions.md).
-_MOVED = ("resimulate", "ResimReport")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        from qwopkit.recorder import verify  # the one import above the dataset: see pyproject.toml
-
-        return getattr(verify, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

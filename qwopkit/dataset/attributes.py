@@ -17,9 +17,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from qwopkit.version import __version__ as qwopkit_version
-
-from .schema import (
+from qwopkit.dataset.schema import (
     ACTION_SET,
     DEFAULT_FRAME_SKIP,
     FORMAT,
@@ -36,6 +34,7 @@ from .schema import (
     UPDATES_PER_SECOND,
     now_iso,
 )
+from qwopkit.version import __version__ as qwopkit_version
 
 KINDS = ("str", "int", "float", "bool", "list", "json")
 INT64 = (-(2**63), 2**63 - 1)

@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from qwopkit.atomic import write_json_atomic
-
-from .attributes import check_meta
-from .reader import inspect_file, regular_file_stat
+from qwopkit.dataset.attributes import check_meta
+from qwopkit.dataset.reader import inspect_file, regular_file_stat
 
 CACHE_FILE = ".qwopkit-cache.json"
 CACHE_VERSION = 2  # 2: entries are whole checked files (version 1 cached some attributes only)

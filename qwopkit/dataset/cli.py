@@ -28,12 +28,11 @@ from rich.table import Table
 
 from qwopkit.atomic import clean_leftovers
 from qwopkit.console import HelpFormatter, error_line, output_console, print_next, run_console
+from qwopkit.dataset.attributes import ATTRIBUTES
+from qwopkit.dataset.episodes import EpisodeFile, ExtraCheck, open_episode
+from qwopkit.dataset.errors import EpisodeError, EpisodeWarning
+from qwopkit.dataset.paths import DEFAULT_DATA, NO_DEFAULT_DATA
 from qwopkit.errors import InputError
-
-from .attributes import ATTRIBUTES
-from .episodes import EpisodeFile, ExtraCheck, open_episode
-from .errors import EpisodeError, EpisodeWarning
-from .paths import DEFAULT_DATA, NO_DEFAULT_DATA
 
 PROG = "qwop-data"
 
@@ -66,7 +65,7 @@ def _out() -> Console:
 
 # ----------------------------------------------------------------------------- commands
 def cmd_ls(args: argparse.Namespace, tools: Tools) -> int:
-    from .index import build_index, filter_index
+    from qwopkit.dataset.index import build_index, filter_index
 
     if not args.specs:  # none given: the default folder, which a new user may not have yet
         if not DEFAULT_DATA.is_dir():
@@ -103,7 +102,7 @@ def _num(value: float, fmt: str) -> str:
 
 
 def cmd_info(args: argparse.Namespace, tools: Tools) -> int:
-    from .curation import marks_for
+    from qwopkit.dataset.curation import marks_for
 
     console = _out()
     with EpisodeFile(args.file) as ep:
@@ -134,7 +133,7 @@ def cmd_info(args: argparse.Namespace, tools: Tools) -> int:
 
 def _folders(specs: Sequence[str]) -> list[Path]:
     """The folders the specs name or hold files in (for --clean)."""
-    from .paths import resolve_paths
+    from qwopkit.dataset.paths import resolve_paths
 
     out: dict[Path, None] = {}
     for spec in specs:
@@ -149,9 +148,9 @@ def _folders(specs: Sequence[str]) -> list[Path]:
 
 
 def cmd_validate(args: argparse.Namespace, tools: Tools) -> int:
-    from .episodes import validate_file
-    from .paths import resolve_paths
-    from .progress import track
+    from qwopkit.dataset.episodes import validate_file
+    from qwopkit.dataset.paths import resolve_paths
+    from qwopkit.dataset.progress import track
 
     if args.clean:
         for folder in _folders(args.specs):
@@ -172,7 +171,7 @@ def cmd_validate(args: argparse.Namespace, tools: Tools) -> int:
 
 
 def cmd_merge(args: argparse.Namespace, tools: Tools) -> int:
-    from .merge import merge
+    from qwopkit.dataset.merge import merge
 
     report = merge(args.specs, args.out, progress=True)
     for line in report.errors:
@@ -183,7 +182,7 @@ def cmd_merge(args: argparse.Namespace, tools: Tools) -> int:
 
 
 def cmd_split(args: argparse.Namespace, tools: Tools) -> int:
-    from .splitting import make_split
+    from qwopkit.dataset.splitting import make_split
 
     split = make_split(args.specs, args.name, by=args.by, valid_fraction=args.valid, seed=args.seed,
                        folder=args.folder, overwrite=args.force, include_excluded=args.include_excluded)
@@ -196,7 +195,7 @@ def cmd_split(args: argparse.Namespace, tools: Tools) -> int:
 
 
 def cmd_mark(args: argparse.Namespace, tools: Tools) -> int:
-    from .curation import mark
+    from qwopkit.dataset.curation import mark
 
     if not any((args.keep, args.exclude is not None, args.tag, args.untag, args.rating is not None,
                 args.note is not None)):
@@ -211,7 +210,7 @@ def cmd_mark(args: argparse.Namespace, tools: Tools) -> int:
 
 
 def cmd_estimate_mu(args: argparse.Namespace, tools: Tools) -> int:
-    from .mu import estimate_mu
+    from qwopkit.dataset.mu import estimate_mu
 
     factory = None
     if args.method == "bc-crossfit" and args.classifier == "bc":
@@ -229,7 +228,7 @@ def cmd_estimate_mu(args: argparse.Namespace, tools: Tools) -> int:
 
 def cmd_replay(args: argparse.Namespace, tools: Tools) -> int:
     """Exit 1 if any file could not be replayed or deviates beyond the tolerance: a gate."""
-    from .paths import resolve_paths
+    from qwopkit.dataset.paths import resolve_paths
 
     if tools.replay is None:
         raise EpisodeError("replay", "needs the bundled engine: run the qwop-data command")
@@ -255,7 +254,7 @@ def cmd_replay(args: argparse.Namespace, tools: Tools) -> int:
 
 
 def cmd_export_minari(args: argparse.Namespace, tools: Tools) -> int:
-    from .interop import export_minari
+    from qwopkit.dataset.interop import export_minari
 
     dataset = export_minari(args.specs, args.id, path=args.path, split=args.split, part=args.part,
                             include_excluded=args.include_excluded, progress=True)
@@ -264,7 +263,7 @@ def cmd_export_minari(args: argparse.Namespace, tools: Tools) -> int:
 
 
 def cmd_fetch_seed(args: argparse.Namespace, tools: Tools) -> int:
-    from .seed import FILES, FOLDER, fetch_seed_demos
+    from qwopkit.dataset.seed import FILES, FOLDER, fetch_seed_demos
 
     report = fetch_seed_demos(args.out or FOLDER, log=lambda line: print(f"{PROG}: {line}", flush=True))
     print(f"{PROG}: the seed's {len(FILES)} recordings are in {report.folder}/ ({len(report.downloaded)} "
@@ -276,7 +275,7 @@ def cmd_fetch_seed(args: argparse.Namespace, tools: Tools) -> int:
 
 
 def cmd_import_npz(args: argparse.Namespace, tools: Tools) -> int:
-    from .interop import import_npz
+    from qwopkit.dataset.interop import import_npz
 
     total = skipped = 0
     for npz in args.files:

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from qwopkit.atomic import folder_lock, write_json_atomic
-
-from .attributes import MARK_FIELDS, attribute_problem
-from .errors import DatasetParameterError, EpisodeError
-from .reader import open_checked
-from .schema import now_iso
+from qwopkit.dataset.attributes import MARK_FIELDS, attribute_problem
+from qwopkit.dataset.errors import DatasetParameterError, EpisodeError
+from qwopkit.dataset.reader import open_checked
+from qwopkit.dataset.schema import now_iso
 
 MARKS_FILE = "marks.json"
 MARKS_FORMAT = "qwopkit-marks"

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from .attributes import check_meta
-from .errors import EpisodeError
-from .schema import DECISION_DATASETS, RAW_DATASETS, check_layout
-from .values import check_decision_values
+from qwopkit.dataset.attributes import check_meta
+from qwopkit.dataset.errors import EpisodeError
+from qwopkit.dataset.schema import DECISION_DATASETS, RAW_DATASETS, check_layout
+from qwopkit.dataset.values import check_decision_values
 
 
 @dataclass(eq=False)

@@ -20,14 +20,14 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .attributes import apply_marks
-from .curation import marks_for
-from .episode import Episode
-from .errors import EpisodeError, EpisodeWarning
-from .paths import PathSpec, resolve_paths
-from .reader import episode_errors, open_checked
-from .schema import DECISION_DATASETS, RAW_DATASETS
-from .values import keys_problem, raw_problem, state_problem
+from qwopkit.dataset.attributes import apply_marks
+from qwopkit.dataset.curation import marks_for
+from qwopkit.dataset.episode import Episode
+from qwopkit.dataset.errors import EpisodeError, EpisodeWarning
+from qwopkit.dataset.paths import PathSpec, resolve_paths
+from qwopkit.dataset.reader import episode_errors, open_checked
+from qwopkit.dataset.schema import DECISION_DATASETS, RAW_DATASETS
+from qwopkit.dataset.values import keys_problem, raw_problem, state_problem
 
 # A check that needs more than the dataset knows (the game's features, a re-simulation):
 # given an open episode, the problem found, or None.

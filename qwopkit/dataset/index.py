@@ -14,12 +14,12 @@ from typing import Any
 
 import pandas as pd
 
-from .attributes import ATTRIBUTES, apply_marks
-from .cache import EpisodeCache
-from .curation import marks_for
-from .errors import DatasetParameterError, EpisodeError, EpisodeWarning
-from .paths import PathSpec, resolve_paths
-from .progress import track
+from qwopkit.dataset.attributes import ATTRIBUTES, apply_marks
+from qwopkit.dataset.cache import EpisodeCache
+from qwopkit.dataset.curation import marks_for
+from qwopkit.dataset.errors import DatasetParameterError, EpisodeError, EpisodeWarning
+from qwopkit.dataset.paths import PathSpec, resolve_paths
+from qwopkit.dataset.progress import track
 
 _ATTR_COLUMNS = [(a.column, a.name) for a in ATTRIBUTES if a.column]
 COLUMNS = ["path", "file", *(column for column, _ in _ATTR_COLUMNS)]

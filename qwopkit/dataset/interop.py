@@ -24,18 +24,24 @@ from typing import Any
 
 import numpy as np
 
+from qwopkit.dataset.attributes import default_meta, episode_source
+from qwopkit.dataset.episode import Episode
+from qwopkit.dataset.episodes import iter_episodes
+from qwopkit.dataset.errors import DatasetParameterError, EpisodeError, EpisodeExistsError, EpisodeWarning
+from qwopkit.dataset.mu import DEFAULT_EPS, smoothed_mu
+from qwopkit.dataset.paths import PathSpec
+from qwopkit.dataset.progress import track
+from qwopkit.dataset.schema import (
+    DEFAULT_FRAME_SKIP,
+    GAME_ORIGINAL,
+    N_ACTIONS,
+    OBS_SIZE,
+    PHYSICS_ORIGINAL,
+    UNKNOWN_OUTCOME,
+)
+from qwopkit.dataset.transitions import select_paths
+from qwopkit.dataset.writer import destination, write_episode
 from qwopkit.spaces import ACTION_NAMES, SEED_OBS_FIELDS, SEED_TO_ACTION
-
-from .attributes import default_meta, episode_source
-from .episode import Episode
-from .episodes import iter_episodes
-from .errors import DatasetParameterError, EpisodeError, EpisodeExistsError, EpisodeWarning
-from .mu import DEFAULT_EPS, smoothed_mu
-from .paths import PathSpec
-from .progress import track
-from .schema import DEFAULT_FRAME_SKIP, GAME_ORIGINAL, N_ACTIONS, OBS_SIZE, PHYSICS_ORIGINAL, UNKNOWN_OUTCOME
-from .transitions import select_paths
-from .writer import destination, write_episode
 
 NPZ_KEYS = ("obs", "actions", "rewards", "episode_returns", "episode_starts")
 X_COLUMNS = np.array([i for i, name in enumerate(SEED_OBS_FIELDS) if name.endswith(".x")])

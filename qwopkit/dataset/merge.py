@@ -19,14 +19,13 @@ import h5py
 import numpy as np
 
 from qwopkit.atomic import atomic_write
-
-from .attributes import MARK_FIELDS, encode_attrs
-from .episodes import EpisodeFile
-from .errors import EpisodeError
-from .paths import PathSpec, resolve_paths
-from .progress import track
-from .reader import check_open_file
-from .schema import ALL_DATASETS
+from qwopkit.dataset.attributes import MARK_FIELDS, encode_attrs
+from qwopkit.dataset.episodes import EpisodeFile
+from qwopkit.dataset.errors import EpisodeError
+from qwopkit.dataset.paths import PathSpec, resolve_paths
+from qwopkit.dataset.progress import track
+from qwopkit.dataset.reader import check_open_file
+from qwopkit.dataset.schema import ALL_DATASETS
 
 
 @dataclass

@@ -23,13 +23,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .episodes import iter_episodes
-from .errors import DatasetParameterError, EpisodeError
-from .paths import PathSpec
-from .progress import track
-from .schema import N_ACTIONS
-from .values import mu_problem
-from .writer import rewrite_episode
+from qwopkit.dataset.episodes import iter_episodes
+from qwopkit.dataset.errors import DatasetParameterError, EpisodeError
+from qwopkit.dataset.paths import PathSpec
+from qwopkit.dataset.progress import track
+from qwopkit.dataset.schema import N_ACTIONS
+from qwopkit.dataset.values import mu_problem
+from qwopkit.dataset.writer import rewrite_episode
 
 DEFAULT_EPS = 0.1
 DEFAULT_FOLDS = 5

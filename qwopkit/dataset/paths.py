@@ -13,9 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from qwopkit.atomic import is_temp_name
-
-from .errors import EpisodeError
-from .schema import SUFFIX
+from qwopkit.dataset.errors import EpisodeError
+from qwopkit.dataset.schema import SUFFIX
 
 PathSpec = str | Path | Iterable[str | Path]
 

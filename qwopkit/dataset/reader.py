@@ -27,11 +27,10 @@ import h5py
 import numpy as np
 
 from qwopkit.atomic import is_temp_name
-
-from .attributes import check_meta, decode_attrs
-from .errors import EpisodeError
-from .schema import ALL_DATASETS, DECISION_DATASETS, RAW_DATASETS, check_layout
-from .values import check_decision_values
+from qwopkit.dataset.attributes import check_meta, decode_attrs
+from qwopkit.dataset.errors import EpisodeError
+from qwopkit.dataset.schema import ALL_DATASETS, DECISION_DATASETS, RAW_DATASETS, check_layout
+from qwopkit.dataset.values import check_decision_values
 
 # What h5py raises for a damaged file besides OSError: the C library's errors surface as any of
 # these (a bit flip in a header can make a shape, a type or a name unreadable).

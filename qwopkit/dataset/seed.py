@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qwopkit.atomic import atomic_write
-
-from .errors import EpisodeError
-from .paths import DEFAULT_DATA
+from qwopkit.dataset.errors import EpisodeError
+from qwopkit.dataset.paths import DEFAULT_DATA
 
 REPOSITORY = "https://github.com/Wesleyliao/QWOP-RL"
 COMMIT = "365beb7c219dfd3320a52b44d8d61ed25aa913c8"  # the repository's main branch, April 2021

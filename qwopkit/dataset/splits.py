@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qwopkit.atomic import folder_lock, write_json_atomic
-
-from .errors import DatasetParameterError, EpisodeError, EpisodeExistsError
+from qwopkit.dataset.errors import DatasetParameterError, EpisodeError, EpisodeExistsError
 
 SPLITS_FILE = "splits.json"
 PARTS = ("train", "valid")

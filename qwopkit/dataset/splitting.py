@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DatasetParameterError, EpisodeError
-from .index import build_index
-from .paths import PathSpec
-from .schema import now_iso
-from .splits import common_folder, write_split
+from qwopkit.dataset.errors import DatasetParameterError, EpisodeError
+from qwopkit.dataset.index import build_index
+from qwopkit.dataset.paths import PathSpec
+from qwopkit.dataset.schema import now_iso
+from qwopkit.dataset.splits import common_folder, write_split
 
 
 def _n_valid(n: int, fraction: float) -> int:

@@ -25,15 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .attributes import apply_marks
-from .cache import EpisodeCache
-from .curation import read_marks
-from .errors import EpisodeError, EpisodeWarning
-from .paths import PathSpec, resolve_paths
-from .reader import dataset_ids, episode_errors, open_h5, read_into
-from .schema import N_ACTIONS, OBSERVATION_FIELDS, check_decisions
-from .splits import common_folder, split_members
-from .values import decision_problem, raw_problem
+from qwopkit.dataset.attributes import apply_marks
+from qwopkit.dataset.cache import EpisodeCache
+from qwopkit.dataset.curation import read_marks
+from qwopkit.dataset.errors import EpisodeError, EpisodeWarning
+from qwopkit.dataset.paths import PathSpec, resolve_paths
+from qwopkit.dataset.reader import dataset_ids, episode_errors, open_h5, read_into
+from qwopkit.dataset.schema import N_ACTIONS, OBSERVATION_FIELDS, check_decisions
+from qwopkit.dataset.splits import common_folder, split_members
+from qwopkit.dataset.values import decision_problem, raw_problem
 
 
 @dataclass

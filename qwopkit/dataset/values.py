@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .schema import MAX_KEY_MASK, N_ACTIONS, OBSERVATION_FIELDS, TERMINAL_OUTCOMES, UNKNOWN_OUTCOME
+from qwopkit.dataset.schema import (
+    MAX_KEY_MASK,
+    N_ACTIONS,
+    OBSERVATION_FIELDS,
+    TERMINAL_OUTCOMES,
+    UNKNOWN_OUTCOME,
+)
 
 MU_TOLERANCE = 1e-4  # |sum of a mu row - 1|; float32 rows of 11 are within 1e-6
 # The seed's features are angles (rad), speeds (units/s) and positions relative to the torso

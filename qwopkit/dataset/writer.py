@@ -21,12 +21,11 @@ import h5py
 import numpy as np
 
 from qwopkit.atomic import atomic_write, fsync_path, publish, temp_path
-
-from .attributes import decode_attrs, encode_attrs
-from .episode import Episode
-from .errors import EpisodeError, EpisodeExistsError
-from .reader import check_open_file
-from .schema import RAW_DATASETS, SUFFIX, episode_filename
+from qwopkit.dataset.attributes import decode_attrs, encode_attrs
+from qwopkit.dataset.episode import Episode
+from qwopkit.dataset.errors import EpisodeError, EpisodeExistsError
+from qwopkit.dataset.reader import check_open_file
+from qwopkit.dataset.schema import RAW_DATASETS, SUFFIX, episode_filename
 
 RAW_CHUNK_ROWS = 512  # 512 states = 400 KB per chunk: within HDF5's default 1 MB chunk cache
 _RAW_FILTERS = {"compression": "gzip", "compression_opts": 4, "shuffle": True}

@@ -16,11 +16,11 @@ __all__ = ["BCClassifier", "BCConfig", "BCResult", "Demos", "bc_classifier_facto
 
 def __getattr__(name: str) -> Any:
     if name == "BCConfig":
-        from .config import BCConfig
+        from qwopkit.imitation.config import BCConfig
 
         return BCConfig
     if name in __all__:
-        from . import bc
+        from qwopkit.imitation import bc
 
         return getattr(bc, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

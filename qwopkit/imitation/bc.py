@@ -29,10 +29,9 @@ from tqdm import tqdm
 from qwopkit.dataset import read_splits, to_transitions
 from qwopkit.dataset.splits import common_folder
 from qwopkit.errors import ParameterError
-from qwopkit.rl.policies import SEED_NET_ARCH, ACERPolicy
+from qwopkit.imitation.config import BCConfig
+from qwopkit.rl.acer.policies import SEED_NET_ARCH, ACERPolicy
 from qwopkit.spaces import N_ACTIONS
-
-from .config import BCConfig
 
 
 @dataclass

@@ -11,15 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 from qwopkit.atomic import write_text_atomic
-from qwopkit.console import output_console
+from qwopkit.imitation.bc import (
+    BCConfig,
+    BCResult,
+    Demos,
+    config_dict,
+    confusion,
+    cross_entropy,
+    predict_logits,
+)
+from qwopkit.imitation.presets import Sources
 from qwopkit.spaces import ACTION_NAMES
-
-from .bc import BCConfig, BCResult, Demos, config_dict, confusion, cross_entropy, predict_logits
-from .presets import Sources
 
 
 def report_path(model: str | Path) -> Path:
@@ -118,40 +122,3 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
 def write_report(report: dict[str, Any], path: str | Path) -> Path:
     """Write the report as JSON through the one atomic writer (strict JSON: no NaN)."""
     return write_text_atomic(path, json.dumps(report, indent=1, allow_nan=False) + "\n")
-
-
-def _names(paths: list[str], most: int = 8) -> str:
-    names = [Path(p).name for p in paths]
-    more = f" and {len(names) - most} more (see the report file)" if len(names) > most else ""
-    return ", ".join(names[:most]) + more
-
-
-def print_report(report: dict[str, Any], console: Console | None = None) -> None:
-    """The report as two tables: summary, and the validation confusion of the actions that occur."""
-    console = console or output_console()
-    table = Table(title="behaviour cloning", show_header=True)
-    for col in ("", "episodes", "transitions", "loss", "accuracy"):
-        table.add_column(col, justify="left" if not col else "right")
-    for part in ("train", "valid"):
-        r = report[part]
-        table.add_row(part, str(len(report["episodes"][part])), str(r["transitions"]), f"{r['loss']:.4f}",
-                      f"{100 * r['accuracy']:.1f}%")
-    console.print(table)
-    stop = "early stopping" if report["stopped_early"] else "epoch limit"
-    console.print(f"best epoch {report['best_epoch']} of {report['epochs']} ({stop}), "
-                  f"{report['seconds']:.1f} s")
-    for part in ("train", "valid"):
-        console.print(f"{part} episodes: {_names(report['episodes'][part])}")
-
-    cm = np.array(report["valid"]["confusion"])
-    used = [i for i in range(len(report["actions"])) if cm[i].sum() or cm[:, i].sum()]
-    table = Table(title="validation confusion (rows: recorded, columns: predicted)")
-    table.add_column("recorded")
-    for i in used:
-        table.add_column(report["actions"][i], justify="right")
-    table.add_column("recall", justify="right")
-    for i in used:
-        recall = report["per_action"][i]["valid_recall"]
-        table.add_row(report["actions"][i], *(str(cm[i, j]) for j in used),
-                      "-" if recall is None else f"{100 * recall:.1f}%")
-    console.print(table)

@@ -22,11 +22,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from qwopkit.adapter.openqwop.physics import TIME_LIMIT
-
-from ..adapter.openqwop.physics import UPDATES_PER_SECOND
-from ..console import HelpFormatter, error_line, print_next, run_console
-from ..dataset import DEFAULT_DATA
+from qwopkit.adapter.openqwop.physics import TIME_LIMIT, UPDATES_PER_SECOND
+from qwopkit.console import HelpFormatter, error_line, print_next, run_console
+from qwopkit.dataset import DEFAULT_DATA
 
 PROG = "qwop-record"
 ERROR = f"{PROG}: error:"
@@ -71,7 +69,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         args.bot = args.player[4:]
         args.player = None
     if args.bot:
-        from ..adapter.openqwop.bots import get_bot
+        from qwopkit.adapter.openqwop.bots import get_bot
 
         try:
             args.program = get_bot(args.bot)
@@ -109,7 +107,7 @@ def _session(args: argparse.Namespace) -> int:
             print(f"{ERROR} no X display (DISPLAY is not set): run under a desktop or Xvfb, or --headless",
                   file=sys.stderr)
             return 2
-        from .original import record_original
+        from qwopkit.recorder.original import record_original
 
         return record_original(args, ERROR)
     needs_x = args.keys == "pynput" or not args.headless
@@ -118,10 +116,15 @@ def _session(args: argparse.Namespace) -> int:
               f"display with `xvfb-run -a {PROG} ...`", file=sys.stderr)
         return 2
 
-    from ..adapter.browser import BrowserError, BrowserGame, open_browser
-    from ..adapter.openqwop.host import GameHost
-    from .keyboard import BotKeyboard, PynputKeys, drive_host, ignore_display_loss_on_collection
-    from .session import RunRecorder
+    from qwopkit.adapter.browser import BrowserError, BrowserGame, open_browser
+    from qwopkit.adapter.openqwop.host import GameHost
+    from qwopkit.recorder.keyboard import (
+        BotKeyboard,
+        PynputKeys,
+        drive_host,
+        ignore_display_loss_on_collection,
+    )
+    from qwopkit.recorder.session import RunRecorder
 
     recorder = RunRecorder(args.out, args.player, args.session, frame_skip=args.frame_skip,
                            seed=args.seed, time_limit=int(round(args.time_limit * UPDATES_PER_SECOND)),

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..adapter.openqwop.bots import KeyProgram
-from ..adapter.openqwop.host import KEY_BITS, GameHost, Tick
+from qwopkit.adapter.openqwop.bots import KeyProgram
+from qwopkit.adapter.openqwop.host import KEY_BITS, GameHost, Tick
 
 
 def _name(key) -> str | None:

@@ -20,9 +20,9 @@ import threading
 import time
 from typing import Any
 
-from ..adapter.openqwop.physics import UPDATES_PER_SECOND
-from ..adapter.original.play import PageBot, TickFeed, tap
-from ..dataset.schema import GAME_ORIGINAL
+from qwopkit.adapter.openqwop.physics import UPDATES_PER_SECOND
+from qwopkit.adapter.original.play import PageBot, TickFeed, tap
+from qwopkit.dataset.schema import GAME_ORIGINAL
 
 
 def game_version(script: Any) -> str:
@@ -34,10 +34,10 @@ def record_original(args: argparse.Namespace, error: str) -> int:
     """The session of `qwop-record --game original` (cli.py parsed and checked `args`)."""
     import sys
 
-    from ..adapter.original import OriginalGame, locate_game
-    from ..console import error_line
-    from ..errors import InputError
-    from .session import RunRecorder
+    from qwopkit.adapter.original import OriginalGame, locate_game
+    from qwopkit.console import error_line
+    from qwopkit.errors import InputError
+    from qwopkit.recorder.session import RunRecorder
 
     try:
         script = locate_game(args.qwop)

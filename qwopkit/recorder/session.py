@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..adapter.openqwop.host import Tick
-from ..adapter.openqwop.layout import STATE_INDEX
-from ..adapter.openqwop.physics import DISTANCE_NOTE, TIME_LIMIT, UPDATES_PER_SECOND
-from ..atomic import clean_leftovers
-from ..dataset import EpisodeWriter, next_episode_index
-from ..dataset.schema import now_iso
-from .decisions import episode_from_updates
+from qwopkit.adapter.openqwop.host import Tick
+from qwopkit.adapter.openqwop.layout import STATE_INDEX
+from qwopkit.adapter.openqwop.physics import DISTANCE_NOTE, TIME_LIMIT, UPDATES_PER_SECOND
+from qwopkit.atomic import clean_leftovers
+from qwopkit.dataset import EpisodeWriter, next_episode_index
+from qwopkit.dataset.schema import now_iso
+from qwopkit.recorder.decisions import episode_from_updates
 
 log = logging.getLogger(__name__)
 

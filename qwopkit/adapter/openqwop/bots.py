@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .engine import RUNNING, Engine
-from .physics import O, P, Q, W
+from qwopkit.adapter.openqwop.engine import RUNNING, Engine
+from qwopkit.adapter.openqwop.physics import O, P, Q, W
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def play(program: KeyProgram, max_updates: int = 3600, engine: Engine | None = N
 
 
 BOTS: dict[str, KeyProgram] = {
-    # Found by `python -m qwopkit.adapter.openqwop.search --generations 40 --phases 6
+    # Found by `qwop-bench bot-search --generations 40 --phases 6
     # --population 80 --elite 10 --seed 2 --max-updates 5400`: finishes 100 m.
     "stride": KeyProgram(cycle=((W | P, 4), (Q | P, 6), (W | P, 3), (W | O, 5), (W, 5), (W | P, 6))),
     # An early candidate of a shorter search (--phases 4 --seed 0): scrapes along, slower than

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _physics  # the compiled core (csrc/, built by setup.py)
-from . import physics as ph
-from .layout import STATE_SIZE
+from qwopkit.adapter.openqwop import _physics  # the compiled core (csrc/, built by setup.py)
+from qwopkit.adapter.openqwop import physics as ph
+from qwopkit.adapter.openqwop.layout import STATE_SIZE
 
 RUNNING, FELL, FINISHED = "running", "fell", "finished"
 STATUS = (RUNNING, FELL, FINISHED)  # the core's status codes 0, 1, 2

@@ -8,7 +8,7 @@ Datasets store exactly this vector, so observations and rewards can be recompute
 
 from __future__ import annotations
 
-from .physics import BODY_NAMES, JOINT_NAMES
+from qwopkit.adapter.openqwop.physics import BODY_NAMES, JOINT_NAMES
 
 BODY_FIELDS = ("x", "y", "angle", "vx", "vy", "omega")
 JOINT_FIELDS = ("angle", "speed")

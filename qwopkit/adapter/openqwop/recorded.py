@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..features import SEED_OBS_FIELDS, seed_observation, states_from_seed_observations
-from . import physics as ph
-from .engine import Engine
-from .layout import STATE_INDEX
+from qwopkit.adapter.features import SEED_OBS_FIELDS, seed_observation, states_from_seed_observations
+from qwopkit.adapter.openqwop import physics as ph
+from qwopkit.adapter.openqwop.engine import Engine
+from qwopkit.adapter.openqwop.layout import STATE_INDEX
 
 _OBS = {name: i for i, name in enumerate(SEED_OBS_FIELDS)}
 _BODIES = ph.BODY_NAMES

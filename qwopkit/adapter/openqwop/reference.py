@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import FELL, FINISHED, Engine
-from .layout import BODY_BLOCK
+from qwopkit.adapter.openqwop.engine import FELL, FINISHED, Engine
+from qwopkit.adapter.openqwop.layout import BODY_BLOCK
 
 THRESHOLDS = (1e-6, 1e-3, 1e-1)
 CHECKED_UPDATES = 150  # 5 HUD seconds: the span the engine must match within 1e-6

@@ -20,8 +20,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import InputError
-from .shim import SHIM_JS
+from qwopkit.adapter.original.shim import SHIM_JS
+from qwopkit.errors import InputError
 
 PAGE = "qwopkit.html"  # the page qwopkit writes beside the game's script
 SHIM = "qwopkit-shim.js"

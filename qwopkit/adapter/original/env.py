@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..env import QWOPEnv
-from ..openqwop.physics import TIME_LIMIT
-from .game import OriginalGame
+from qwopkit.adapter.env import QWOPEnv
+from qwopkit.adapter.openqwop.physics import TIME_LIMIT
+from qwopkit.adapter.original.game import OriginalGame
 
 
 class OriginalQWOPEnv(QWOPEnv):

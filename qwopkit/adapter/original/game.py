@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import InputError
-from ..openqwop.layout import BODY_BLOCK, STATE_SIZE
-from ..openqwop.physics import BODY_NAMES, JOINTS
-from .copy import PAGE, locate_game, patch_source, prepare_copy, read_game
-from .shim import ROW_SIZE
+from qwopkit.adapter.openqwop.layout import BODY_BLOCK, STATE_SIZE
+from qwopkit.adapter.openqwop.physics import BODY_NAMES, JOINTS
+from qwopkit.adapter.original.copy import PAGE, locate_game, patch_source, prepare_copy, read_game
+from qwopkit.adapter.original.shim import ROW_SIZE
+from qwopkit.errors import InputError
 
 RUNNING, FELL, FINISHED = "running", "fell", "finished"
 # Software WebGL in headless Chromium (the game draws with WebGL; FACTS.md).
@@ -159,7 +159,7 @@ class OriginalGame:
         self._server: _Server | None = None
         self._folder: Path | None = None
         try:
-            from ..browser import open_browser
+            from qwopkit.adapter.browser import open_browser
 
             self.driver = open_browser(headless=headless, width=800, height=600, extra_args=WEBGL_FLAGS)
             # The patched copy lives in the browser's own folder, which the browser's watchdog

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..openqwop.host import Tick
+from qwopkit.adapter.openqwop.host import Tick
 
 KEYS = (("q", 1), ("w", 2), ("o", 4), ("p", 8))
 

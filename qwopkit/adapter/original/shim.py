@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 
-from ..openqwop.physics import BODY_NAMES, JOINT_NAMES
+from qwopkit.adapter.openqwop.physics import BODY_NAMES, JOINT_NAMES
 
 # One row per state: 12 bodies x (x, y, angle, vx, vy, omega), then these.
 ROW_TAIL = ("score", "score_time", "keys", "fallen", "jump_landed", "game_ended", "updates")

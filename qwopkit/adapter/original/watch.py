@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .game import OriginalGame
+from qwopkit.adapter.original.game import OriginalGame
 
 SETTLE_UPDATES = 45  # shown after the run's end (1.5 s of ragdoll)
 
