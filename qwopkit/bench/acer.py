@@ -1,9 +1,9 @@
 """Benchmarks of the ACER learner: figures printed, reports and curves written (docs/acer.md has the latest).
 
-    python -m qwopkit.bench.acer cartpole [--seeds 0 1 2] [--steps 500000]
-    python -m qwopkit.bench.acer speed [--seconds 60] [--learners acer8 acer8-batched dqn8 ppo8 ...]
-    python -m qwopkit.bench.acer qwop [--minutes 20] [--seed 0] [--runs ppo acer acer-demos ...]
-    python -m qwopkit.bench.acer summary [--out runs/bench]   # the table and curves again
+    qwop-bench acer cartpole [--seeds 0 1 2] [--steps 500000]
+    qwop-bench acer speed [--seconds 60] [--learners acer8 acer8-batched dqn8 ppo8 ...]
+    qwop-bench acer qwop [--minutes 20] [--seed 0] [--runs ppo acer acer-demos ...]
+    qwop-bench acer summary [--out runs/bench]   # the table and curves again
 
 - cartpole: correctness on a known task. ACER with SB2's settings for CartPole-v1 (rl-baselines-zoo:
   8 envs, ent_coef 0, a 64-64 tanh network), 500k steps per seed; the mean return of 20 sampled
@@ -19,7 +19,7 @@
   steps and against minutes (one PNG for all runs).
 
 Every run uses one torch thread (the fastest for these small networks here) and writes its report
-(rl/report.py) under --out.
+(training/report.py) under --out.
 """
 
 from __future__ import annotations

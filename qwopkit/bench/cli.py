@@ -5,8 +5,8 @@
 
 qwopkit.bench holds one module per subject (game.py, fidelity.py, fidelity_original.py,
 recorder.py, dataset.py, app.py, original.py, acer.py, ray.py, seed_check.py, clone_check.py,
-recipe.py, technique.py, bot_search.py) and synthetic.py, the made-up episodes the tests and the dataset
-benchmark use. docs/benchmarks.md keeps the latest figures.
+recipe.py, seeds.py, technique.py, bot_search.py) and synthetic.py, the made-up episodes the
+tests and the dataset benchmark use. docs/benchmarks.md keeps the latest figures.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ SUBJECTS = {"acer": ("qwopkit.bench.acer", "the ACER learner: CartPole, training
                             "cloning seeds: accuracy and how far each clone runs"),
             "recipe": ("qwopkit.bench.recipe", "the table and curves of fine-tuning runs' reports"),
             "technique": ("qwopkit.bench.technique", "the gait: key-combination shares and thigh phases"),
+            "seeds": ("qwopkit.bench.seeds", "several seeds of several methods: medians, ranges, IQM"),
             "bot-search": ("qwopkit.bench.bot_search",
                            "a search for key programs that run (the bots' origin)")}
 

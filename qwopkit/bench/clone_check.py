@@ -1,6 +1,6 @@
 """The cloning check: clone recorded runs, run the clone deterministically, compare distances.
 
-    python -m qwopkit.bench.clone_check --demos 'examples/data/bot_stride-*.h5' --seeds 0 1 2 3 4 5
+    qwop-bench clone-check --demos 'examples/data/bot_stride-*.h5' --seeds 0 1 2 3 4 5
 
 For each seed it does what `qwop-pretrain --seed S` does (same split, same training, the same
 shaping flags), then what `qwop-eval MODEL --deterministic --episodes 1` does (and with
@@ -10,7 +10,7 @@ the clone's distance as a share of the mean distance of the cloned (kept) episod
 `--goal M` replaces both by one distance in metres for the deterministic run and the sampled
 mean (the top player's clone, docs/kuro.md: 20 m).
 
-    python -m qwopkit.bench.clone_check --demos data/kurodo --seeds 0 1 2 --drop-settling --recovery 5 \
+    qwop-bench clone-check --demos data/kurodo --seeds 0 1 2 --drop-settling --recovery 5 \
         --recovery-depth 1 --sampled 10 --goal 20
 """
 

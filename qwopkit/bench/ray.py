@@ -1,10 +1,11 @@
-"""Benchmarks of ACER's rollouts on Ray (rl/ray_rollouts.py): figures printed, JSON written (docs/ray.md).
+"""Benchmarks of ACER's rollouts on Ray (training/ray_rollouts.py): figures printed, JSON written
+(docs/ray.md).
 
-    python -m qwopkit.bench.ray cartpole [--seeds 0 1 2] [--steps 500000]
-    python -m qwopkit.bench.ray speed [--seconds 60]
-    python -m qwopkit.bench.ray simulate [--workers 1 2 4 8 16 32] [--delay 0.01]
+    qwop-bench ray cartpole [--seeds 0 1 2] [--steps 500000]
+    qwop-bench ray speed [--seconds 60]
+    qwop-bench ray simulate [--workers 1 2 4 8 16 32] [--delay 0.01]
 
-- cartpole: correctness. ACER with SB2's CartPole settings (as bench_acer's: 8 envs, ent_coef 0, a
+- cartpole: correctness. ACER with SB2's CartPole settings (as qwop-bench acer's: 8 envs, ent_coef 0, a
   64-64 tanh network) but its 8 environments on 2 Ray workers x 4; the mean return of 20 sampled
   evaluation episodes every 25k steps and after 500k steps (the bar: >= 475, as without Ray).
 - speed: QWOP-v0 with the seed's network. Training steps/s of ACER without Ray and with 1 and 2

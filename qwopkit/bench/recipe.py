@@ -1,9 +1,9 @@
 """Training runs side by side: the table and the learning curves of docs/kuro.md.
 
-    python -m qwopkit.bench.recipe --run "PPO=runs/bench/ppo.report.json" \\
+    qwop-bench recipe --run "PPO=runs/bench/ppo.report.json" \\
         --run "ACER, his runs in replay=runs/kuro/report.json" ... [--plot curves.png] [--title T]
 
-Reads training reports (`qwop-finetune`'s report.json, `python -m qwopkit.bench.acer qwop`'s
+Reads training reports (`qwop-finetune`'s report.json, `qwop-bench acer qwop`'s
 *.report.json: both are qwopkit.training.report's), prints for each run its steps per second, its
 first 100 m finish (environment steps and wall-clock minutes), its best HUD time (and when) and
 its last evaluation, and draws all their curves in one figure (rl.report.plot_curves).

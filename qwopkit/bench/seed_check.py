@@ -1,7 +1,7 @@
-"""`python -m qwopkit.bench.seed_check`: how well the seed system's own agents predict the top
-player's recorded decisions, the check that their import (rl/seed_models.py) is right.
+"""`qwop-bench seed-check`: how well the seed system's own agents predict the top
+player's recorded decisions, the check that their import (rl/common/seed_models.py) is right.
 
-    python -m qwopkit.bench.seed_check [--models DIR] [--demos DIR]
+    qwop-bench seed-check [--models DIR] [--demos DIR]
 
 For each SB2 zip in the models folder: the share of his decisions (kuro_try*.npz) where the
 agent's most likely action is his ("agreement"), the mean probability it gives his action, and

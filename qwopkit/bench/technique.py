@@ -1,6 +1,6 @@
 """How close an agent's running technique is to a player's: action statistics, measured.
 
-    python -m qwopkit.bench.technique --demos data/kurodo --models runs/kuro/model.zip runs/acer.zip
+    qwop-bench technique --demos data/kurodo --models runs/kuro/model.zip runs/acer.zip
         [--episodes 10] [--deterministic] [--out technique.json]
 
 Two statistics, on kept runs of the player (his recorded decisions) and on the runs of each

@@ -2,7 +2,7 @@
 
 The dataset library's command line: the top layer of `qwopkit.dataset`, knowing nothing of the
 game or the learners. Three things need more, and are handed in as `Tools` by the console script
-(qwopkit/qwop_data.py): re-simulating episodes in the engine (`replay`), checking observations
+(qwopkit/commands/data.py): re-simulating episodes in the engine (`replay`), checking observations
 against the engine's features (`validate --deep`), and the behaviour-cloning classifier
 (`estimate-mu --classifier bc`). Every error a user can cause is one line,
 `qwop-data: error: <file or flag>: <what>`, through the one error funnel (qwopkit.console),

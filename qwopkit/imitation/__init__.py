@@ -1,8 +1,11 @@
-"""qwopkit.imitation: behaviour cloning of recorded runs into the ACER policy network.
+"""qwopkit.imitation: behaviour cloning of recorded runs into the ACER policy network. Floor: algorithms.
 
     from qwopkit.imitation import load_demos, train_bc, bc_classifier_factory
+    from qwopkit.imitation.pretrain import pretrain      # what qwop-pretrain does, as a function
 
-`qwop-pretrain` is the command (cli.py); docs/imitation.md describes both. The names below are
+It may import the library and qwopkit.rl (the ACER policy it clones into); nothing of the
+applications. `qwop-pretrain` is the command (qwopkit/training/pretrain_cli.py); docs/imitation.md
+describes both. The names below are
 imported on first use, so that importing a submodule (the command's --help, BCConfig) does not
 import torch.
 """

@@ -2,7 +2,7 @@
 
     data = load_demos("data/*.h5")                       # kept episodes, split by episode
     result = train_bc(data.train_obs, data.train_actions, data.valid_obs, data.valid_actions)
-    result.policy                                         # an ACERPolicy (rl/policies.py)
+    result.policy                                         # an ACERPolicy (rl/acer/policies.py)
 
 The loss is the cross-entropy of the recorded actions under pi minus `ent_coef` times pi's
 entropy (the bonus keeps the clone from becoming certain where the data is ambiguous). Adam on

@@ -3,7 +3,7 @@
 `resimulate(path)` replays a file's keys in the engine (qwopkit.adapter.resim) and reports the
 largest deviation from its stored states; `features_problem(ep)` says whether its observations
 are exactly the features of its stored states. `qwop-data replay` and `validate --deep` get
-both from the console script (qwopkit/qwop_data.py); the dataset library itself cannot run the
+both from the console script (qwopkit/commands/data.py); the dataset library itself cannot run the
 engine.
 """
 

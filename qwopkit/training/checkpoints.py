@@ -115,7 +115,7 @@ def _prune(root: Path, keep: int) -> None:
 class ResumableCheckpointCallback(EveryNSteps):
     """Every `save_freq` environment steps (and at the end), a checkpoint a killed run resumes from.
 
-    :param folder: where the checkpoints go (rl/checkpoints.py).
+    :param folder: where the checkpoints go (training/checkpoints.py).
     :param save_freq: environment steps between checkpoints.
     :param keep_state: callbacks whose `state_dict()` goes into the checkpoint, by name.
     :param log: called with a line for each checkpoint written (None: silent).

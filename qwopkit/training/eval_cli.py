@@ -5,9 +5,9 @@
     qwop-eval MODEL --game original --qwop PATH [...]   # in the original game (your own copy)
 
 MODEL is an SB3 zip holding a policy for `qwopkit/QWOP-v0` (qwop-pretrain's, or a learner's), or
-one of the seed system's own agents, a Stable-Baselines 2 zip (its ACER or its DQN: rl/seed_models.py).
+one of the seed system's own agents, a Stable-Baselines 2 zip (its ACER or its DQN: rl/common/seed_models.py).
 Reports the finish rate, mean and best distance, best and median HUD time of finished runs, and
-falls; `--watch` then replays the runs in the game page in Chromium (rl/evaluate.py says why a
+falls; `--watch` then replays the runs in the game page in Chromium (rl/common/evaluation.py says why a
 replay). Errors a user can cause are one line: `qwop-eval: error: <file or flag>: <what>`.
 """
 

@@ -58,7 +58,7 @@ class FinetuneConfig:
         "scratch" (random weights).
     :param preset: with init "bc", qwop-pretrain's preset ("human" or "bot"); None: the one the
         demonstrations call for (qwopkit/imitation/presets.py).
-    :param schedule: phases, e.g. "self:2M,demos:1M,self:2M" (rl/schedules.py).
+    :param schedule: phases, e.g. "self:2M,demos:1M,self:2M" (rl/acer/schedules.py).
     :param minutes: stop after this much wall-clock time (None: when the schedule ends).
     :param ray: collect on Ray workers ("local": a Ray on this machine; else a cluster's address);
         then the learner's batch is `workers` x `envs_per_worker` environments (not `n_envs`) and
@@ -83,7 +83,7 @@ class FinetuneConfig:
     checkpoint_every: int = 100_000
     minutes: float | None = None
     threads: int = 1
-    ray: str | None = None  # rollouts on Ray: "local" or a cluster's address (rl/ray_rollouts.py)
+    ray: str | None = None  # rollouts on Ray: "local" or a cluster's address (training/ray_rollouts.py)
     workers: int = 2
     envs_per_worker: int = 4
     sync_every: int = 1
@@ -235,7 +235,7 @@ def resume_finetune(folder: str | Path, *, log: Any = print) -> FinetuneResult:
 
 
 def _rollouts(config: FinetuneConfig, model: ACERWithDemos, log: Any) -> Any:
-    """With `ray`, the Ray workers the model learns from while this context lasts (rl/ray_rollouts.py)."""
+    """With `ray`, the Ray workers the model learns from while this context lasts (ray_rollouts.py)."""
     if config.ray is None:
         return contextlib.nullcontext()
     from qwopkit.training.ray_rollouts import RayRollouts

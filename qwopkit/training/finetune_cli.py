@@ -8,8 +8,8 @@
 With `--demos` and no `--init`, the demonstrations are cloned first (qwop-pretrain's trainer,
 into the run folder's bc.zip) and ACER starts from the clone; `--init scratch` starts from random
 weights, `--init MODEL` from a zip (also the seed's own ACER agent: its SB2 zip is imported into the
-run folder's init.zip, rl/seed_models.py). With `--ray`, rollout workers on Ray collect the segments
-(rl/ray_rollouts.py, docs/ray.md). The run folder (rl/finetune.py) gets run.json, checkpoints,
+run folder's init.zip, rl/common/seed_models.py). With `--ray`, rollout workers on Ray collect the segments
+(training/ray_rollouts.py, docs/ray.md). The run folder (training/finetune.py) gets run.json, checkpoints,
 logs (CSV and TensorBoard), and at the end model.zip, report.json and curves.png. Errors a
 user can cause are one line, `qwop-finetune: error: <file or flag>: <what>`, exit status 1, and
 nothing already written is touched.

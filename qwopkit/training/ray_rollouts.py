@@ -32,7 +32,7 @@ current weights; the segments it had in flight are lost and training goes on
 (`ray/workers_replaced`). One that dies three times in a row without delivering anything is
 an error (it cannot start). Without an address, `start` starts a local Ray on this machine and
 shuts it down on `close`; with one, it joins that cluster (every node needs qwopkit installed).
-Checkpoints and resuming are the learner's own (rl/checkpoints.py): the workers hold no state
+Checkpoints and resuming are the learner's own (training/checkpoints.py): the workers hold no state
 worth keeping. docs/ray.md has the figures and the model of larger clusters.
 """
 

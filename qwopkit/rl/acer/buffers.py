@@ -3,7 +3,7 @@
     replay = SegmentReplayBuffer(capacity=2000, n_steps=20, obs_shape=(71,), n_actions=11)
     replay.add(segments)                    # a Segments batch: on-policy, or demonstrations
     batch = replay.sample(8, rng)           # 8 stored segments, uniformly
-    demos = DemoStore(obs, next_obs, ...)   # demonstration decisions as one stream (rl/demos.py fills it)
+    demos = DemoStore(obs, next_obs, ...)   # demonstration decisions as one stream (rl/common/demos.py)
     demos.sample(8, 20, rng)                # 8 windows of 20 consecutive decisions
 
 A segment is what ACER learns from: n consecutive steps of one environment (or of the

@@ -8,7 +8,7 @@
   time of a finished one, on a tqdm bar in a terminal and as a plain line every few seconds
   otherwise; it keeps every training episode's outcome for the report's curves.
 - QWOPEvalCallback: every `eval_freq` steps, sampled runs of the current policy in the bundled
-  game (rl/evaluate.py): finish rate, best and median HUD time, mean distance, into the SB3 logger
+  game (rl/common/evaluation.py): finish rate, best and median HUD time, mean distance, into the SB3 logger
   (TensorBoard) and a history the report plots.
 - (ResumableCheckpointCallback, the checkpoints a killed run resumes from, belongs to the runs:
   qwopkit.training.checkpoints.)

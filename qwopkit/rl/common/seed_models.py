@@ -29,7 +29,7 @@ project's order is different, and the two are mapped by key combination (`ACTION
 output rows of each network's last layer are reordered once at import, so an imported policy
 speaks this project's action indices like any other. The agreement with the top player's
 recorded decisions (`demo_agreement`) is the check that all of this was done right
-(`python -m qwopkit.bench.seed_check`; docs/seed-agents.md has the figures, and what wrong mappings give).
+(`qwop-bench seed-check`; docs/seed-agents.md has the figures, and what wrong mappings give).
 """
 
 from __future__ import annotations
