@@ -163,3 +163,21 @@ def test_recipe_table_reads_training_reports_and_names_bad_ones(tmp_path, capsys
     (tmp_path / "bad.json").write_text("{}")
     assert recipe_main(["--run", f"x={tmp_path / 'bad.json'}"]) == 1
     assert "bad.json: not a training report" in capsys.readouterr().err
+
+
+def test_technique_picture_draws_shares_keys_and_a_strip(tmp_path):
+    from qwopkit.bench.technique import plot_technique
+    from qwopkit.rl.common.evaluation import EpisodeResult
+
+    pattern = np.array(([A["QP"]] * 8 + [A["WO"]] * 8) * 20)
+    result = EpisodeResult("fell", 3.0, 10.7, len(pattern), 3 * len(pattern), pattern, 3)
+    model = Runs("a model", [pattern], [np.full(len(pattern), 0.1)], [result])
+    player = Runs("player", [np.array([A["Q"]] * 50 + [A["W"]] * 50)], [np.full(100, 0.1)])
+    path = plot_technique(player, [model], tmp_path / "t.png")
+    from PIL import Image
+
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    height, width = pixels.shape[:2]
+    colours = len(np.unique(pixels.reshape(-1, 3), axis=0))
+    assert width > 800 and height > 300 and colours > 20  # bars, the raster and the runner's frames

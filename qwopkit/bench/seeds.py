@@ -57,7 +57,7 @@ def best_time_by(report: dict[str, Any], minutes: float) -> float:
     return min(best) if best else UNFINISHED
 
 
-def iqm(values: Sequence[float]) -> float:
+def iqm(values: Sequence[float] | np.ndarray) -> float:
     """The interquartile mean as rliable computes it (scipy's trim_mean with 25% cut): the mean of
     the values left after int(n / 4) are cut from each end of the sorted values."""
     x = np.sort(np.asarray(values, float))

@@ -1,7 +1,7 @@
 """How close an agent's running technique is to a player's: action statistics, measured.
 
     qwop-bench technique --demos data/kurodo --models runs/kuro/model.zip runs/acer.zip
-        [--episodes 10] [--deterministic] [--out technique.json]
+        [--episodes 10] [--deterministic] [--out technique.json] [--plot technique.png]
 
 Two statistics, on kept runs of the player (his recorded decisions) and on the runs of each
 model in the bundled game:
@@ -16,6 +16,11 @@ model in the bundled game:
 
 Closeness: the total-variation distance between the shares (0 = the same mix, 1 = nothing in
 common) and the Wasserstein-1 distance between the distributions of phase lengths (seconds).
+
+`--plot` draws the picture: the shares side by side, the keys held over three seconds of one run
+of each (from 20 m on: the run's gait, not its start), and for each model a strip of its runner
+through one second of that stretch, re-simulated from its keys (the player's recordings from the
+original game keep no raw state to draw him from).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import argparse
 import itertools
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +54,7 @@ class Runs:
     name: str
     actions: list[np.ndarray]
     seconds: list[np.ndarray]
+    results: list[Any] = field(default_factory=list)  # a model's evaluated runs (EpisodeResult)
 
 
 def shares(runs: Runs) -> np.ndarray:
@@ -127,14 +134,98 @@ def player_runs(specs: Sequence[str], name: str = "player") -> Runs:
 
 
 def model_runs(model: str, episodes: int, deterministic: bool, seed: int = 0) -> tuple[Runs, dict[str, Any]]:
-    """A model's runs in the bundled game (qwopkit.rl.common.evaluation), and their summary."""
+    """A model's runs in the bundled game (qwopkit.rl.common.evaluation), and their summary; the
+    evaluation's runs are kept on the Runs (`results`) for the picture."""
     from qwopkit.rl.common.evaluation import evaluate
     from qwopkit.rl.common.seed_models import load_model  # an SB3 zip, or the seed's own agents' SB2 zips
 
     report = evaluate(load_model(model), episodes, deterministic=deterministic, seed=seed)
     runs = Runs(model, [e.actions.astype(np.int64) for e in report.episodes],
                 [np.full(e.steps, e.frame_skip / UPDATES_PER_SECOND) for e in report.episodes])
+    runs.results = list(report.episodes)
     return runs, report.summary()
+
+
+def plot_technique(player: Runs, models: list[Runs], path: str | Path, seconds: float = 3.0) -> Path:
+    """Shares, a key raster of `seconds` of one run each, and a strip of each model's runner."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qwopkit.adapter.openqwop import Engine
+    from qwopkit.adapter.render import draw_frame
+    from qwopkit.rl.common.evaluation import episode_keys
+
+    everyone = [player, *models]
+    fig = plt.figure(figsize=(13, 3.2 + 2.2 * len(models)), constrained_layout=True)
+    grid = fig.add_gridspec(1 + len(models), 2, height_ratios=[1.4] + [1.0] * len(models))
+    bars = fig.add_subplot(grid[0, 0])
+    width = 0.8 / len(everyone)
+    for i, runs in enumerate(everyone):
+        bars.bar(np.arange(len(KEY_STATES)) + i * width, shares(runs), width, label=_short(runs.name))
+    bars.set_xticks(np.arange(len(KEY_STATES)) + 0.4 - width / 2, KEY_STATES)
+    bars.set_ylabel("share of decisions")
+    bars.set_title("keys held (QW counted as Q, OP as O)", fontsize=9)
+    bars.legend(fontsize=7)
+    raster = fig.add_subplot(grid[0, 1])
+    for row, runs in enumerate(everyone):
+        if not runs.actions:
+            continue
+        actions, durations = runs.actions[0], runs.seconds[0]
+        t = np.concatenate([[0.0], np.cumsum(durations)])
+        start = _raster_start(runs, t)
+        for k, key in enumerate("QWOP"):
+            held = np.array([key in ACTION_NAMES[a] for a in actions])
+            for a, b, on in zip(t[:-1], t[1:], held):
+                if on and start <= a < start + seconds:
+                    raster.broken_barh([(a - start, b - a)], (row * 5 + k, 0.8), color=f"C{k}")
+    raster.set_yticks([row * 5 + 2 for row in range(len(everyone))], [_short(r.name) for r in everyone],
+                      fontsize=7)
+    raster.set_xlabel("HUD seconds (from 20 m on for the models, 10 s in for the player)")
+    raster.set_title("keys held over time: Q (blue), W (orange), O (green), P (red)", fontsize=9)
+    for row, runs in enumerate(models, start=1):
+        ax = fig.add_subplot(grid[row, :])
+        result = runs.results[0]
+        start_update = _first_update_past(result, 20.0)
+        engine = Engine()
+        frames = {}
+        for update, mask in enumerate(episode_keys(result)[:start_update + 30]):
+            engine.update(int(mask))
+            if update >= start_update and (update - start_update) % 5 == 0:
+                frames[update] = draw_frame(engine)[90:365, 170:470]  # the runner and the ground
+        strip = np.concatenate([frames[k] for k in sorted(frames)], axis=1) if frames else np.zeros((2, 2, 3))
+        ax.imshow(strip)
+        ax.set_axis_off()
+        ax.set_title(f"{_short(runs.name)}: one second from 20 m on, a frame every 5 updates "
+                     f"(this run: {result.outcome}, {result.distance:.0f} m in {result.hud_time:.1f} s)",
+                     fontsize=9)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return Path(path)
+
+
+def _raster_start(runs: Runs, t: np.ndarray) -> float:
+    if not runs.results:
+        return min(10.0, float(t[-1]) / 2)  # the player's recording: 10 s in, past his start
+    return _first_update_past(runs.results[0], 20.0) / UPDATES_PER_SECOND  # a model's run: from 20 m on
+
+
+def _first_update_past(result: Any, metres: float) -> int:
+    """The first game update of an evaluated run at or past `metres` (re-simulated from its keys)."""
+    from qwopkit.adapter.openqwop import Engine
+    from qwopkit.rl.common.evaluation import episode_keys
+
+    engine = Engine()
+    for update, mask in enumerate(episode_keys(result)):
+        engine.update(int(mask))
+        if engine.distance >= metres:
+            return update
+    return 0
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 40 else "..." + name[-37:]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--episodes", type=int, default=10, help="runs of each model")
     p.add_argument("--deterministic", action="store_true", help="the models' most likely actions")
     p.add_argument("--out", default=None, help="also write the figures to this JSON file")
+    p.add_argument("--plot", default=None, metavar="PNG", help="also draw the picture (see above)")
     args = p.parse_args(argv)
     return run_console("technique", lambda: _run(args))
 
@@ -153,8 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     player = player_runs(args.demos)
     rows = [{**statistics(player), "closeness": closeness(player, player)}]
+    models = []
     for model in args.models:
         runs, summary = model_runs(model, args.episodes, args.deterministic)
+        models.append(runs)
         rows.append({**statistics(runs), "closeness": closeness(runs, player), "evaluation": summary})
     header = (f"{'':34} {'TV shares':>9} {'W1 phases':>9} {'W1 thigh':>9} {'median phase':>12}  shares "
               + " ".join(KEY_STATES))
@@ -169,6 +263,8 @@ def _run(args: argparse.Namespace) -> int:
         from qwopkit.atomic import write_json_atomic
 
         write_json_atomic(args.out, {"kind": "qwopkit-technique", "rows": rows})
+    if args.plot:
+        print(f"picture: {plot_technique(player, models, args.plot)}")
     return 0
 
 
