@@ -89,7 +89,7 @@ def test_a_short_run_writes_model_report_and_curves(tmp_path):
     assert report["config"]["init"] == "bc" and report["config"]["schedule"] == "demos:6k"
     # --init bc clones with the preset the demos call for (the bundled bots': as recorded).
     assert json.loads((out / "bc.report.json").read_text())["preset"]["name"] == "bot"
-    assert "qwop-pretrain: preset bot (the episodes: 2 recorded from a bot)" in r.stdout
+    assert "qwop-finetune: pretraining: preset bot (the episodes: 2 recorded from a bot)" in r.stdout
     assert len(report["evaluation"]["history"]) >= 3  # every 2000 steps and at the end
     assert report["training"]["episodes"] == sum(report["curve"]["episodes"]) > 0
     assert list((out / "logs").glob("events.out.tfevents.*")) and (out / "logs" / "progress.csv").exists()

@@ -138,12 +138,19 @@ def _init_policy_kwargs(path: Path, seed_acer: ACERPolicy | None = None) -> dict
 
 
 def _pretrain(config: FinetuneConfig, out: Path, log: Any) -> Path:
-    from qwopkit.imitation.pretrain import pretrain
+    """The clone of the demonstrations that the run starts from (qwop-pretrain's defaults and preset)."""
+    from qwopkit.imitation.config import BCConfig
+    from qwopkit.imitation.pretrain import prepare_demos, train_clone
+    from qwopkit.training.pretrain_cli import preparation_lines
 
-    result = pretrain(config.demos or [], out / "bc.zip", seed=config.seed, split=config.split,
-                      preset=config.preset)
-    preset = result.report["preset"]
-    log(f"the clone: {result.model} (preset {preset['name']}: {preset['why']})")
+    prepared = prepare_demos(config.demos or [], seed=config.seed, split=config.split, preset=config.preset,
+                             preset_why="--preset")
+    for line in preparation_lines(prepared):
+        log(f"pretraining: {line}")
+    result = train_clone(prepared, out / "bc.zip", config=BCConfig(seed=config.seed))
+    for doubt in result.warnings:
+        log(f"pretraining: WARNING: {doubt}")
+    log(f"pretraining: the clone {result.model}, its report {result.report_path}")
     return result.model
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from qwopkit.imitation.bc import Demos
+    from qwopkit.imitation.pretrain import PreparedDemos
 
 PROG = "qwop-pretrain"
 # Library parameters and the flags that set them: the error funnel names the flag.
@@ -96,6 +97,18 @@ def describe_preset(record: dict[str, Any]) -> str:
     return f"preset {record['name']} ({record['why']}): {preset_flags(used)}{over}"
 
 
+def preparation_lines(prepared: PreparedDemos) -> list[str]:
+    """What a clone is about to learn from, in lines (qwop-pretrain's, and qwop-finetune --init bc's)."""
+    demos = prepared.demos
+    lines = [describe_preset(prepared.preset)]
+    if demos.shaping:
+        lines.append(f"{demos.shaping['settling_dropped']} settling decisions left out, "
+                     f"{demos.shaping['recovery_decisions']} recovery decisions added")
+    lines.append(f"{len(demos.train_episodes)} train episodes ({len(demos.train_actions)} decisions), "
+                 f"{len(demos.valid_episodes)} valid ({len(demos.valid_actions)} decisions)")
+    return lines
+
+
 def apply_preset(args: argparse.Namespace, sources: Sources) -> dict[str, Any]:
     """The shaping record for these flags (qwopkit.imitation.pretrain.resolve_preset), the flags
     not given filled from it (the cloning check shapes its demonstrations with them)."""
@@ -138,13 +151,8 @@ def run(args: argparse.Namespace) -> int:
                              preset=args.preset, preset_why="--preset", drop_settling=args.drop_settling,
                              recovery=args.recovery, recovery_depth=args.recovery_depth,
                              progress=not args.quiet)
-    demos = prepared.demos
-    print(f"{PROG}: {describe_preset(prepared.preset)}", flush=True)
-    if demos.shaping:
-        print(f"{PROG}: {demos.shaping['settling_dropped']} settling decisions left out, "
-              f"{demos.shaping['recovery_decisions']} recovery decisions added", flush=True)
-    print(f"{PROG}: {len(demos.train_episodes)} train episodes ({len(demos.train_actions)} decisions), "
-          f"{len(demos.valid_episodes)} valid ({len(demos.valid_actions)} decisions)", flush=True)
+    for line in preparation_lines(prepared):
+        print(f"{PROG}: {line}", flush=True)
     result = train_clone(prepared, args.out, config=config, overwrite=args.force, progress=not args.quiet)
     print_report(result.report)
     print(f"{PROG}: model {result.model}, report {result.report_path}")
