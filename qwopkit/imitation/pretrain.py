@@ -96,6 +96,17 @@ def prepare_demos(specs: str | Path | Sequence[str | Path], *, seed: int = 0, sp
     return PreparedDemos(demos, sources, record, names, seed)
 
 
+def check_output(out: str | Path, overwrite: bool = False) -> Path:
+    """Refuse a model path that is not a .zip, or one that holds a model already (unless `overwrite`):
+    cheap, so a command checks it before loading anything."""
+    out = Path(out)
+    if out.suffix != ".zip":
+        raise ParameterError("out", f"the model file must end in .zip, got {str(out)!r}")
+    if out.exists() and not overwrite:
+        raise ExistsError(out, "a model is there already")
+    return out
+
+
 def train_clone(prepared: PreparedDemos, out: str | Path, *, config: BCConfig | None = None,
                 overwrite: bool = False, progress: bool = False) -> PretrainResult:
     """Clone the prepared demonstrations into a model zip at `out`, its report beside it.
@@ -107,11 +118,7 @@ def train_clone(prepared: PreparedDemos, out: str | Path, *, config: BCConfig | 
     from qwopkit.imitation.report import build_report, doubts, report_path, summary, write_report
     from qwopkit.rl.acer.policies import save_policy
 
-    out = Path(out)
-    if out.suffix != ".zip":
-        raise ParameterError("out", f"the model file must end in .zip, got {str(out)!r}")
-    if out.exists() and not overwrite:
-        raise ExistsError(out, "a model is there already")
+    out = check_output(out, overwrite)
     config = config or BCConfig(seed=prepared.seed)
     demos = prepared.demos
     start = time.monotonic()
@@ -132,5 +139,6 @@ def pretrain(specs: str | Path | Sequence[str | Path], out: str | Path, *, seed:
     return train_clone(prepared, out, config=BCConfig(seed=seed), overwrite=overwrite)
 
 
-__all__ = ["SHAPING", "PreparedDemos", "PretrainResult", "prepare_demos", "pretrain", "resolve_preset",
+__all__ = ["SHAPING", "PreparedDemos", "PretrainResult", "check_output", "prepare_demos", "pretrain",
+           "resolve_preset",
            "shape", "train_clone"]

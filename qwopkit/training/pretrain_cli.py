@@ -137,6 +137,9 @@ def _check(args: argparse.Namespace) -> None:
     for flag, value, ok in checks:
         if not ok:
             raise InputError(flag, f"bad value {value}")
+    from qwopkit.imitation.pretrain import check_output
+
+    check_output(args.out, overwrite=args.force)
 
 
 def run(args: argparse.Namespace) -> int:
