@@ -4,6 +4,7 @@
     qwop-bench acer speed [--seconds 60] [--learners acer8 acer8-batched dqn8 ppo8 ...]
     qwop-bench acer qwop [--minutes 20] [--seed 0] [--runs ppo acer acer-demos ...]
     qwop-bench acer summary [--out runs/bench]   # the table and curves again
+    qwop-bench acer zoo [--envs Acrobot-v1 MountainCar-v0 LunarLander-v3] [--seeds 0]
 
 - cartpole: correctness on a known task. ACER with SB2's settings for CartPole-v1 (rl-baselines-zoo:
   8 envs, ent_coef 0, a 64-64 tanh network), 500k steps per seed; the mean return of 20 sampled
@@ -17,6 +18,12 @@
   those recordings in its replay throughout, and the same with them for the first 1M steps only.
   For each: first 100 m finish (step and minutes), best HUD time, steps/s, and the curves against
   steps and against minutes (one PNG for all runs).
+
+- zoo: ACER on the classic tasks beyond CartPole that Stable-Baselines 2's rl-baselines-zoo
+  trained its ACER on, with the zoo's settings (hyperparams/acer.yml: 16 envs, its steps, its
+  gamma, ent_coef and observation normalisation; SB2's MlpPolicy, 64-64 tanh), then the mean
+  return of 100 deterministic episodes (as the zoo's benchmark.md measured, deterministic),
+  beside the zoo's published figure. LunarLander-v2 is v3 in Gymnasium (the same task, bugs fixed).
 
 Every run uses one torch thread (the fastest for these small networks here) and writes its report
 (training/report.py) under --out.
@@ -98,6 +105,58 @@ def cartpole(args: argparse.Namespace) -> int:
     print(f"{'all' if passed else 'not all'} seeds reach 475 (mean {mean:.1f}); "
           f"curve {out / 'acer-cartpole.png'}")
     return 0 if passed else 1
+
+
+# rl-baselines-zoo (SB2), hyperparams/acer.yml and benchmark.md: settings and published mean return.
+ZOO: dict[str, dict[str, Any]] = {
+    "Acrobot-v1": {"n_envs": 16, "steps": 500_000, "normalize": True, "kwargs": {"ent_coef": 0.0},
+                   "published": (-90.85, 32.797)},
+    "MountainCar-v0": {"n_envs": 16, "steps": 1_000_000, "normalize": True, "kwargs": {"ent_coef": 0.0},
+                       "published": (-131.21, 32.541)},
+    "LunarLander-v3": {"n_envs": 16, "steps": 1_000_000, "normalize": False, "kwargs": {"gamma": 0.999},
+                       "published": (185.21, 64.829)},  # the zoo's LunarLander-v2
+}
+
+
+def zoo(args: argparse.Namespace) -> int:
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import VecNormalize
+    from torch import nn
+
+    from qwopkit.rl.acer import ACER
+
+    out = Path(args.out)
+    rows = []
+    for env_id in args.envs:
+        z = ZOO[env_id]
+        for seed in args.seeds:
+            env = make_vec_env(env_id, n_envs=z["n_envs"], seed=seed)
+            if z["normalize"]:
+                env = VecNormalize(env, gamma=z["kwargs"].get("gamma", 0.99))
+            model = ACER("MlpPolicy", env, seed=seed, **z["kwargs"],
+                         policy_kwargs={"net_arch": [64, 64], "activation_fn": nn.Tanh})
+            started = time.perf_counter()
+            model.learn(z["steps"])
+            seconds = time.perf_counter() - started
+            eval_env = make_vec_env(env_id, n_envs=1, seed=10_000 + seed)
+            if z["normalize"]:  # the training statistics, frozen; returns as the task gives them
+                assert isinstance(env, VecNormalize)
+                eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+                eval_env.obs_rms = env.obs_rms
+            mean, std = evaluate_policy(model, eval_env, n_eval_episodes=100, deterministic=True)
+            published = z["published"]
+            row = {"env": env_id, "seed": seed, "steps": model.num_timesteps, "seconds": round(seconds, 1),
+                   "mean_return": float(cast(float, mean)), "std_return": float(cast(float, std)),
+                   "zoo_mean": published[0], "zoo_std": published[1]}
+            rows.append(row)
+            print(f"{env_id} seed {seed}: {row['mean_return']:.2f} +- {row['std_return']:.2f} over 100 "
+                  f"deterministic episodes after {model.num_timesteps:,} steps ({seconds:.0f} s); "
+                  f"the zoo's SB2 ACER: {published[0]:.2f} +- {published[1]:.2f}", flush=True)
+            env.close()
+            eval_env.close()
+    write_json_atomic(out / "zoo.json", {"machine": _machine(), "runs": rows})
+    return 0
 
 
 def _plot_cartpole(results: list[dict[str, Any]], path: Path) -> None:
@@ -316,16 +375,24 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--acer-steps", type=int, default=8_000_000,
                    help="steps ACER's learning rate decays over (about what the budget allows)")
     q.add_argument("--eval-every", type=int, default=250_000, help="environment steps between evaluations")
+    z = sub.add_parser("zoo", help="ACER on Acrobot, MountainCar and LunarLander with rl-baselines-zoo's "
+                                   "settings, beside its published SB2 figures",
+                       description="ACER on the zoo's classic tasks with the zoo's settings; the mean return "
+                                   "of 100 deterministic episodes beside SB2's published one.",
+                       formatter_class=HelpFormatter)
+    z.add_argument("--envs", nargs="+", choices=list(ZOO), default=list(ZOO), help="which tasks")
+    z.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds")
     m = sub.add_parser("summary", help="the table and curves of the qwop runs already in --out",
                        description="The comparison table (best HUD time at wall-clock marks) and the curves "
                                    "of the qwop runs whose reports are in --out.",
                        formatter_class=HelpFormatter)
     m.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="which runs")
-    for sp in (c, s, q, m):
+    for sp in (c, s, q, z, m):
         sp.add_argument("--out", default="runs/bench", help="where reports and curves go")
     args = p.parse_args(argv)
     th.set_num_threads(1)
-    return {"cartpole": cartpole, "speed": speed, "qwop": qwop, "summary": summary}[args.what](args)
+    commands = {"cartpole": cartpole, "speed": speed, "qwop": qwop, "zoo": zoo, "summary": summary}
+    return commands[args.what](args)
 
 
 if __name__ == "__main__":
