@@ -142,3 +142,18 @@ def test_no_library_or_algorithm_module_prints_or_exits():
     assert offenders == []
     # The check can fail: a command module is caught.
     assert _prints_or_exits(ROOT / "qwopkit/training/pretrain_cli.py")
+
+
+def test_moved_modules_still_find_what_lies_beside_them(monkeypatch, tmp_path):
+    """Paths computed from a module's own place (the seed's data beside the checkout, the app's
+    script) moved with the modules: each still names the same place."""
+    from qwopkit.bench.app import SCRIPT
+    from qwopkit.bench.fidelity import default_seed_demos
+    from qwopkit.rl.common.seed_models import default_seed_models
+
+    monkeypatch.delenv("QWOPKIT_SEED_DEMOS", raising=False)
+    monkeypatch.delenv("QWOPKIT_SEED_MODELS", raising=False)
+    monkeypatch.chdir(tmp_path)  # no data/seed-demos here
+    assert default_seed_demos() == ROOT.resolve().parent / "shared" / "data" / "seed-demos"
+    assert default_seed_models() == ROOT.resolve().parent / "shared" / "data" / "seed-models"
+    assert SCRIPT == ROOT / "qwopkit" / "app" / "streamlit_app.py" and SCRIPT.is_file()

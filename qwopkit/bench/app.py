@@ -34,7 +34,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-SCRIPT = Path(__file__).with_name("streamlit_app.py")
+import qwopkit.app
+
+SCRIPT = Path(qwopkit.app.__file__).with_name("streamlit_app.py")  # the app this benchmark starts
 
 
 def _drop_attribute_cache(folder: Path) -> None:

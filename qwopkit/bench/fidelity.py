@@ -245,7 +245,7 @@ def default_seed_demos() -> Path:
     fetched = Path("data") / "seed-demos"  # qwopkit.dataset.seed.FOLDER
     if (fetched / "kuro_try1.npz").is_file():
         return fetched
-    return Path(__file__).resolve().parents[4] / "shared" / "data" / "seed-demos"
+    return Path(__file__).resolve().parents[3] / "shared" / "data" / "seed-demos"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -287,7 +287,7 @@ def load_model(path: str | Path) -> BasePolicy:
 def default_seed_models() -> Path:
     """$QWOPKIT_SEED_MODELS, else the project's shared/data/seed-models beside the checkout."""
     env = os.environ.get("QWOPKIT_SEED_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data" / "seed-models"
+    return Path(env) if env else Path(__file__).resolve().parents[4] / "shared" / "data" / "seed-models"
 
 
 # ----------------------------------------------------------------------------- the check
