@@ -279,7 +279,7 @@ def test_the_check_command_prints_each_agents_figures(seed_models, seed_demos, t
         assert agreement > AGREEMENT_BOUND > 0.1 > unmapped
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err := io.StringIO()):
         assert check_main(["--models", str(seed_models), "--demos", str(tmp_path)]) == 1
-    expected = f"python -m qwopkit.bench.seed_check: error: --demos: no kuro_try*.npz in {tmp_path}"
+    expected = f"qwop-bench seed-check: error: --demos: no kuro_try*.npz in {tmp_path}"
     assert err.getvalue().strip() == expected
 
 
