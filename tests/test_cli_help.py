@@ -148,3 +148,18 @@ def test_subcommand_help_prints_usage():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage: qwop-data estimate-mu")
     assert "(default: bc-crossfit)" in proc.stdout and "torch imported: False" in proc.stderr
+
+
+def test_every_bench_subject_answers_help_under_qwop_bench(capsys) -> None:
+    """Every benchmark and diagnostic is reachable from qwop-bench, each with its own options."""
+    from qwopkit.bench.cli import SUBJECTS, WHAT, main
+
+    for subject in SUBJECTS:
+        with pytest.raises(SystemExit) as done:
+            main([subject, "--help"])
+        assert done.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: qwop-bench {subject}"), subject
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in [*WHAT, *SUBJECTS])
