@@ -188,6 +188,7 @@ def plot_technique(player: Runs, models: list[Runs], path: str | Path, seconds: 
         ax = fig.add_subplot(grid[row, :])
         result = runs.results[0]
         start_update = _first_update_past(result, 20.0)
+        where = "from 20 m on" if start_update else "from the start (this run never reached 20 m)"
         engine = Engine()
         frames = {}
         for update, mask in enumerate(episode_keys(result)[:start_update + 30]):
@@ -197,7 +198,7 @@ def plot_technique(player: Runs, models: list[Runs], path: str | Path, seconds: 
         strip = np.concatenate([frames[k] for k in sorted(frames)], axis=1) if frames else np.zeros((2, 2, 3))
         ax.imshow(strip)
         ax.set_axis_off()
-        ax.set_title(f"{_short(runs.name)}: one second from 20 m on, a frame every 5 updates "
+        ax.set_title(f"{_short(runs.name)}: one second {where}, a frame every 5 updates "
                      f"(this run: {result.outcome}, {result.distance:.0f} m in {result.hud_time:.1f} s)",
                      fontsize=9)
     fig.savefig(path, dpi=80)
