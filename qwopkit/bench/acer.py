@@ -192,6 +192,7 @@ def _steps_per_second(model: Any, seconds: float) -> float:
 LEARNERS = {
     "acer8": "ACER, 8 envs",
     "acer8-batched": "ACER, 8 envs, batched (QWOPVecEnv)",
+    "acer8-fewer": "ACER, 8 envs, half the replay updates on twice the segments",
     "acer1": "ACER, 1 env",
     "dqn1": "DQN (SB3 defaults), 1 env",
     "dqn8": "DQN (SB3 defaults), 8 envs",
@@ -223,6 +224,8 @@ def _learner(key: str, seed: int) -> Any:
     # Each learner collects and trains past its learning start in the measured time.
     if key == "acer8":
         return ACER("MlpPolicy", env(8), seed=seed)
+    if key == "acer8-fewer":  # as many replayed samples per step: 2 x 16 segments in place of 4 x 8
+        return ACER("MlpPolicy", env(8), seed=seed, replay_ratio=2.0, replay_batch_size=16)
     if key == "acer8-batched":
         return ACER("MlpPolicy", QWOPVecEnv(8), seed=seed)
     if key == "acer1":

@@ -34,6 +34,7 @@ ACER_FLAGS = {
     "n_steps": "--n-steps", "gamma": "--gamma", "learning_rate": "--lr", "lr_decay": "--lr-decay",
     "q_coef": "--q-coef", "ent_coef": "--ent-coef", "max_grad_norm": "--max-grad-norm",
     "buffer_size": "--buffer-size", "replay_ratio": "--replay-ratio", "replay_start": "--replay-start",
+    "replay_batch_size": "--replay-batch-size",
     "correction_term": "--correction-term", "trust_region": "--no-trust-region", "alpha": "--alpha",
     "delta": "--delta", "q_warmup": "--q-warmup",
 }
@@ -111,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="mean replay updates per on-policy update")
     acer.add_argument("--replay-start", type=int, default=1000,
                       help="replay steps per environment before replay updates begin")
+    acer.add_argument("--replay-batch-size", type=int, default=None, metavar="SEGMENTS",
+                      help="segments per replay update (default: one per environment, SB2's); with a "
+                           "lower --replay-ratio, fewer and larger replay updates")
     acer.add_argument("--correction-term", type=float, default=10.0,
                       help="truncation c of importance weights")
     acer.add_argument("--no-trust-region", action="store_true", help="no trust region against the average")
@@ -139,6 +143,7 @@ def config_from_args(args: argparse.Namespace):
               "lr_decay": args.lr_decay, "q_coef": args.q_coef, "ent_coef": args.ent_coef,
               "max_grad_norm": args.max_grad_norm, "buffer_size": args.buffer_size,
               "replay_ratio": args.replay_ratio, "replay_start": args.replay_start,
+              "replay_batch_size": args.replay_batch_size,
               "correction_term": args.correction_term, "trust_region": not args.no_trust_region,
               "alpha": args.alpha, "delta": args.delta, "q_warmup": args.q_warmup},
     )

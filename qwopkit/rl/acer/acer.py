@@ -113,6 +113,9 @@ class ACER(BaseAlgorithm):
     :param buffer_size: replay size in steps per environment (SB2's meaning).
     :param replay_ratio: mean of the Poisson number of replay updates after each on-policy one.
     :param replay_start: replay updates begin when the replay holds this many steps per environment.
+    :param replay_batch_size: segments per replay update; None: `n_envs` (SB2). With it, fewer and
+        larger replay updates learn from as many samples (e.g. replay_ratio 2, replay_batch_size
+        2 * n_envs in place of 4 and n_envs).
     :param correction_term: c, where the importance weights of the policy gradient are truncated.
     :param trust_region: use the efficient trust region against the averaged policy.
     :param alpha: Polyak averaging factor of the averaged policy (its weight on its own past).
@@ -145,6 +148,7 @@ class ACER(BaseAlgorithm):
         buffer_size: int = 5000,
         replay_ratio: float = 4.0,
         replay_start: int = 1000,
+        replay_batch_size: int | None = None,
         correction_term: float = 10.0,
         trust_region: bool = True,
         alpha: float = 0.99,
@@ -162,6 +166,7 @@ class ACER(BaseAlgorithm):
         # Checked before the environment is made, so that a bad value costs nothing.
         self.check_arguments(learning_rate=learning_rate, lr_decay=lr_decay, n_steps=n_steps, gamma=gamma,
                              buffer_size=buffer_size, replay_ratio=replay_ratio, replay_start=replay_start,
+                             replay_batch_size=replay_batch_size,
                              correction_term=correction_term, trust_region=trust_region, alpha=alpha,
                              delta=delta, max_grad_norm=max_grad_norm,
                              q_coef=q_coef, ent_coef=ent_coef, q_warmup=q_warmup, threads=threads)
@@ -178,6 +183,7 @@ class ACER(BaseAlgorithm):
         self.buffer_size = buffer_size
         self.replay_ratio = replay_ratio
         self.replay_start = replay_start
+        self.replay_batch_size = replay_batch_size
         self.correction_term = correction_term
         self.trust_region = trust_region
         self.alpha = alpha
@@ -194,7 +200,9 @@ class ACER(BaseAlgorithm):
     _RULES: ClassVar[dict[str, Any]] = {
         "lr_decay": lambda v: v in ("linear", "constant"), "n_steps": lambda v: v >= 1,
         "gamma": lambda v: 0 <= v <= 1, "buffer_size": lambda v: v >= 1, "replay_ratio": lambda v: v >= 0,
-        "replay_start": lambda v: v >= 0, "correction_term": lambda v: v > 0, "alpha": lambda v: 0 <= v < 1,
+        "replay_start": lambda v: v >= 0,
+        "replay_batch_size": lambda v: v is None or v >= 1, "correction_term": lambda v: v > 0,
+        "alpha": lambda v: 0 <= v < 1,
         "delta": lambda v: v > 0,
         "max_grad_norm": lambda v: v > 0, "q_coef": lambda v: v >= 0, "ent_coef": lambda v: v >= 0,
         "learning_rate": lambda v: callable(v) or v > 0, "trust_region": lambda v: isinstance(v, bool),
@@ -463,7 +471,9 @@ class ACER(BaseAlgorithm):
         if self.replay_ratio > 0 and self.replay_buffer.steps >= self.replay_start * self.n_envs:
             replays = int(self._rng.poisson(self.replay_ratio))
             for _ in range(replays):
-                batch = self.replay_buffer.sample(self.n_envs, self._rng)
+                # (getattr: a zip saved before replay_batch_size existed loads without it)
+                size = getattr(self, "replay_batch_size", None) or self.n_envs
+                batch = self.replay_buffer.sample(size, self._rng)
                 for key, value in self.train_on(batch).items():
                     self.logger.record_mean(f"replay_train/{key}", value)
                 self.logger.record_mean("replay_train/demo_share", float(batch.demo.mean()))
