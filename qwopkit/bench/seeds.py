@@ -33,6 +33,7 @@ import numpy as np
 from qwopkit.bench.recipe import read_report
 from qwopkit.console import HelpFormatter, run_console
 from qwopkit.errors import InputError
+from qwopkit.training.report import best_time_by as report_best_time_by
 
 UNFINISHED = 180.0  # HUD seconds standing for "no finish yet" (the time limit)
 
@@ -52,9 +53,8 @@ def _pairs(values: Sequence[str], flag: str) -> dict[str, list[Path]]:
 
 def best_time_by(report: dict[str, Any], minutes: float) -> float:
     """The best HUD time of a training episode within `minutes` of wall-clock (UNFINISHED if none)."""
-    curve = report["curve"]
-    best = [b for b, s in zip(curve["best_time"], curve["seconds"]) if b is not None and s <= minutes * 60]
-    return min(best) if best else UNFINISHED
+    best = report_best_time_by(report, minutes)
+    return UNFINISHED if best is None else best
 
 
 def iqm(values: Sequence[float] | np.ndarray) -> float:

@@ -158,6 +158,11 @@ def plot_technique(player: Runs, models: list[Runs], path: str | Path, seconds: 
     from qwopkit.rl.common.evaluation import episode_keys
 
     everyone = [player, *models]
+    # Where each one's stretch begins: the player's recording 10 s in (past his start), a model's
+    # run at the update it passes 20 m (re-simulated once, for the raster and the strip).
+    passed = [_first_update_past(m.results[0], 20.0) for m in models]
+    starts = [min(10.0, float(np.sum(player.seconds[0])) / 2) if player.seconds else 0.0,
+              *(u / UPDATES_PER_SECOND for u in passed)]
     fig = plt.figure(figsize=(13, 3.2 + 2.2 * len(models)), constrained_layout=True)
     grid = fig.add_gridspec(1 + len(models), 2, height_ratios=[1.4] + [1.0] * len(models))
     bars = fig.add_subplot(grid[0, 0])
@@ -174,7 +179,7 @@ def plot_technique(player: Runs, models: list[Runs], path: str | Path, seconds: 
             continue
         actions, durations = runs.actions[0], runs.seconds[0]
         t = np.concatenate([[0.0], np.cumsum(durations)])
-        start = _raster_start(runs, t)
+        start = starts[row]
         for k, key in enumerate("QWOP"):
             held = np.array([key in ACTION_NAMES[a] for a in actions])
             for a, b, on in zip(t[:-1], t[1:], held):
@@ -187,7 +192,7 @@ def plot_technique(player: Runs, models: list[Runs], path: str | Path, seconds: 
     for row, runs in enumerate(models, start=1):
         ax = fig.add_subplot(grid[row, :])
         result = runs.results[0]
-        start_update = _first_update_past(result, 20.0)
+        start_update = passed[row - 1]
         where = "from 20 m on" if start_update else "from the start (this run never reached 20 m)"
         engine = Engine()
         frames = {}
@@ -204,12 +209,6 @@ def plot_technique(player: Runs, models: list[Runs], path: str | Path, seconds: 
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return Path(path)
-
-
-def _raster_start(runs: Runs, t: np.ndarray) -> float:
-    if not runs.results:
-        return min(10.0, float(t[-1]) / 2)  # the player's recording: 10 s in, past his start
-    return _first_update_past(runs.results[0], 20.0) / UPDATES_PER_SECOND  # a model's run: from 20 m on
 
 
 def _first_update_past(result: Any, metres: float) -> int:
